@@ -1,0 +1,93 @@
+/* cairn-worker: the background worker.  Runs the periodic jobs that the
+ * capabilities register (one run at a time per job across all hosts) until
+ * SIGTERM.  Any number may run, on any number of hosts. */
+#include "autoconfig.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "idem.h"
+#include "jobs.h"
+#include "log.h"
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static const struct job jobs[] = {
+	{"idempotency-expiry", 60, idem_expire_step},
+};
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	char holder[128], host[64];
+	struct sigaction sa;
+	struct diag d;
+	struct db *db;
+	long backoff_ms = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
+		} else {
+			fprintf(stderr, "usage: cairn-worker [--config FILE]\n");
+			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+		}
+	}
+	if (config_load(config_path, &d) < 0) {
+		fprintf(stderr, "cairn-worker: %s\n", d.msg);
+		return 1;
+	}
+	if (log_open("cairn-worker", config_str("log.level"), config_str("log.file"),
+		     config_bool("log.syslog")) < 0) {
+		fprintf(stderr, "cairn-worker: cannot open log file\n");
+		return 1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
+	db = db_new();
+	log_info("cairn-worker %s starting as %s", PACKAGE_VERSION, holder);
+	while (!stop) {
+		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &d) < 0) {
+			backoff_ms = backoff_ms ? backoff_ms * 2 : 250;
+			if (backoff_ms > 5000)
+				backoff_ms = 5000;
+			log_warn("database problem (%s); retrying in %ld ms", d.msg, backoff_ms);
+			db_disconnect(db);
+			nap_ms(backoff_ms);
+			continue;
+		}
+		backoff_ms = 0;
+		nap_ms((long)config_int("worker.tick_ms"));
+	}
+	log_info("cairn-worker stopping");
+	db_free(db);
+	return 0;
+}

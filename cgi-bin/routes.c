@@ -1,0 +1,48 @@
+#include "autoconfig.h"
+
+#include <stdio.h>
+
+#include "apikeys.h"
+#include "auth.h"
+#include "mem.h"
+#include "routes.h"
+#include "status.h"
+
+/* Literal routes come before parameter routes that could shadow them. */
+const struct route routes_table[] = {
+	{"GET", "/healthz", status_healthz, 0, 0},
+	{"GET", "/readyz", status_readyz, 0, 0},
+	{"GET", "/metrics", status_metrics, 0, 0},
+
+	{"POST", "/admin/api-keys", apikeys_http_create, AUTH_ADMIN, ROUTE_JSON},
+	{"GET", "/admin/api-keys", apikeys_http_list, AUTH_ADMIN, 0},
+	{"DELETE", "/admin/api-keys/:id", apikeys_http_revoke, AUTH_ADMIN, 0},
+
+	{"POST", "/_debug/idempotent", status_debug_idempotent, 0, ROUTE_JSON | ROUTE_DEBUG},
+};
+
+const size_t routes_count = sizeof routes_table / sizeof routes_table[0];
+
+const char *const *
+routes_labels(void)
+{
+	static const char **labels;
+
+	if (labels == NULL) {
+		labels = mem_calloc(routes_count, sizeof *labels);
+		for (size_t i = 0; i < routes_count; i++) {
+			char buf[256];
+
+			snprintf(buf, sizeof buf, "%s %s", routes_table[i].method,
+				 routes_table[i].pattern);
+			labels[i] = mem_strdup(buf);
+		}
+	}
+	return labels;
+}
+
+void
+routes_init(void)
+{
+	status_init();
+}

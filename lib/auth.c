@@ -1,0 +1,219 @@
+#include "autoconfig.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "auth.h"
+
+static const char *const scope_names[] = {
+	"logs:write", "logs:read", "logs:admin",
+	"tags:read", "tags:write", "tags:admin",
+	"events:read", "events:write", "events:admin",
+	"geo:write", "geo:read", "geo:admin",
+	"kv:read", "kv:write", "kv:admin",
+	"admin",
+};
+
+#define NSCOPES (sizeof scope_names / sizeof scope_names[0])
+
+const char *
+auth_scope_name(unsigned i)
+{
+	return i < NSCOPES ? scope_names[i] : NULL;
+}
+
+int
+auth_scope_parse(const char *name, size_t len, uint32_t *bit)
+{
+	for (unsigned i = 0; i < NSCOPES; i++)
+		if (strlen(scope_names[i]) == len && memcmp(scope_names[i], name, len) == 0) {
+			*bit = 1u << i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+auth_scopes_parse(const char *list, uint32_t *mask, struct diag *d)
+{
+	const char *p = list;
+
+	*mask = 0;
+	while (*p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		const char *s = p;
+
+		while (*p && *p != ' ' && *p != ',' && *p != '\t')
+			p++;
+		uint32_t bit;
+
+		if (auth_scope_parse(s, (size_t)(p - s), &bit) < 0) {
+			diag_set(d, DIAG_INVALID, "unknown scope '%.*s'",
+				 (int)((p - s) > 40 ? 40 : (p - s)), s);
+			return -1;
+		}
+		*mask |= bit;
+	}
+	return 0;
+}
+
+size_t
+auth_scopes_format(uint32_t mask, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap > 0)
+		out[0] = '\0';
+	for (unsigned i = 0; i < NSCOPES; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		int n = snprintf(out + len, cap - len, "%s%s", len ? " " : "", scope_names[i]);
+
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len += (size_t)n;
+	}
+	return len;
+}
+
+bool
+auth_allows(const struct auth *a, uint32_t required)
+{
+	if (required == 0)
+		return true;
+	if (a->scopes & AUTH_ADMIN)
+		return true;
+	return (a->scopes & required) != 0;
+}
+
+int
+auth_key_generate(char out[AUTH_KEY_CHARS + 1], struct diag *d)
+{
+	unsigned char raw[AUTH_KEY_BYTES];
+	static const char hex[] = "0123456789abcdef";
+
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+		diag_set(d, DIAG_INTERNAL, "getrandom failed");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof raw; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[AUTH_KEY_CHARS] = '\0';
+	return 0;
+}
+
+void
+auth_key_hash(const char *key, size_t len, unsigned char out[AUTH_HASH_BYTES])
+{
+	unsigned int n = AUTH_HASH_BYTES;
+
+	EVP_Digest(key, len, out, &n, EVP_sha256(), NULL);
+}
+
+static void
+trim(const char **s, size_t *len)
+{
+	while (*len > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+		(*len)--;
+}
+
+int
+auth_extract(const char *authorization, const char *x_api_key, const char **key,
+	     size_t *len)
+{
+	const char *k1 = NULL, *k2 = NULL;
+	size_t l1 = 0, l2 = 0;
+
+	*key = NULL;
+	*len = 0;
+	if (authorization != NULL && authorization[0] != '\0') {
+		if (strncasecmp(authorization, "Bearer ", 7) != 0)
+			return -1;
+		k1 = authorization + 7;
+		l1 = strlen(k1);
+		trim(&k1, &l1);
+		if (l1 == 0)
+			return -1;
+	}
+	if (x_api_key != NULL && x_api_key[0] != '\0') {
+		k2 = x_api_key;
+		l2 = strlen(k2);
+		trim(&k2, &l2);
+		if (l2 == 0)
+			return -1;
+	}
+	if (k1 != NULL && k2 != NULL && (l1 != l2 || memcmp(k1, k2, l1) != 0))
+		return -1;
+	*key = k1 ? k1 : k2;
+	*len = k1 ? l1 : l2;
+	return 0;
+}
+
+void
+auth_anonymous(struct auth *a, uint32_t scopes)
+{
+	memset(a, 0, sizeof *a);
+	a->kind = AUTH_ANONYMOUS;
+	a->scopes = scopes;
+	snprintf(a->caller, sizeof a->caller, "anonymous");
+}
+
+DB_QUERY(q_resolve,
+	 "SELECT 'k', id, scopes, name FROM api_keys"
+	 " WHERE key_hash = ? AND revoked_at IS NULL"
+	 " UNION ALL "
+	 "SELECT 's', id, IF(privileged, 'logs:write logs:read logs:admin', 'logs:write'), name"
+	 " FROM log_services WHERE key_hash = ? AND disabled_at IS NULL");
+
+int
+auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
+	     struct diag *d)
+{
+	unsigned char hash[AUTH_HASH_BYTES];
+	struct db_stmt *st;
+	int rc;
+
+	if (len > 256)
+		return 1;
+	auth_key_hash(key, len, hash);
+	st = db_prepare(db, &q_resolve, d);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 0, hash, sizeof hash);
+	db_bind_text(st, 1, hash, sizeof hash);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1) {
+		const char *kind = db_text(st, 0, NULL);
+		const char *scopes = db_text(st, 2, NULL);
+		const char *name = db_text(st, 3, NULL);
+		struct diag ignored;
+
+		memset(a, 0, sizeof *a);
+		a->kind = kind && kind[0] == 's' ? AUTH_SERVICE_KEY : AUTH_API_KEY;
+		a->id = db_int(st, 1);
+		/* scopes stored by older versions may name scopes we dropped:
+		 * keep the known ones */
+		if (scopes == NULL || auth_scopes_parse(scopes, &a->scopes, &ignored) < 0)
+			a->scopes = 0;
+		snprintf(a->name, sizeof a->name, "%s", name ? name : "");
+		snprintf(a->caller, sizeof a->caller, "%s:%lld",
+			 a->kind == AUTH_SERVICE_KEY ? "service" : "key", (long long)a->id);
+	}
+	db_release(st);
+	if (rc < 0)
+		return -1;
+	return rc == 1 ? 0 : 1;
+}

@@ -1,0 +1,338 @@
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "mem.h"
+
+#ifndef CAIRN_SQLDIR
+#define CAIRN_SQLDIR "/usr/local/share/cairn/sql"
+#endif
+
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	const char *default_value;
+	long long min, max;
+	const char *doc;
+};
+
+/* Every setting cairn knows. Keep the README's table in step
+ * (`cairnctl config` prints this table). */
+static const struct config_key config_keys[] = {
+	{"workers", CONFIG_INT, "-1", -1, 512,
+	 "FastCGI worker processes the pool master forks; -1 = 2 x cores; 0 = serve in-process (for `spawn-fcgi -F N`)"},
+	{"db.host", CONFIG_STR, "127.0.0.1", 0, 0, "MySQL/MariaDB host (ignored when db.socket is set)"},
+	{"db.port", CONFIG_INT, "3306", 1, 65535, "MySQL/MariaDB TCP port"},
+	{"db.socket", CONFIG_STR, "", 0, 0, "unix socket path; empty = use TCP"},
+	{"db.user", CONFIG_STR, "cairn", 0, 0, "database user"},
+	{"db.password", CONFIG_STR, "", 0, 0, "database password (never logged)"},
+	{"db.name", CONFIG_STR, "cairn", 0, 0, "database (schema) name"},
+	{"db.connect_timeout", CONFIG_INT, "3", 1, 3600, "seconds to wait for a connection"},
+	{"db.read_timeout", CONFIG_INT, "10", 1, 3600, "seconds to wait for a result"},
+	{"db.write_timeout", CONFIG_INT, "10", 1, 3600, "seconds to wait for a write to the server"},
+	{"db.lock_wait_timeout", CONFIG_INT, "5", 1, 3600, "innodb_lock_wait_timeout for each session, seconds"},
+	{"db.retry_after", CONFIG_INT, "5", 1, 3600, "Retry-After seconds sent with 503 when the database is unreachable"},
+	{"limits.max_body", CONFIG_INT, "8388608", 1024, 1073741824, "largest request body in bytes; larger gets 413"},
+	{"auth.anonymous_scopes", CONFIG_STR, "", 0, 0, "scopes granted to requests without a key, space-separated (default none)"},
+	{"log.level", CONFIG_STR, "info", 0, 0, "error, warn, info or debug"},
+	{"log.file", CONFIG_STR, "", 0, 0, "append log lines to this file; empty = stderr"},
+	{"log.syslog", CONFIG_BOOL, "false", 0, 0, "log to syslog (facility daemon) instead"},
+	{"paths.sql", CONFIG_STR, CAIRN_SQLDIR, 0, 0, "directory holding the numbered migrations"},
+	{"debug.routes", CONFIG_BOOL, "false", 0, 0, "serve the /_debug/ routes the test suite uses; never in production"},
+	{"idempotency.ttl_hours", CONFIG_INT, "24", 1, 8760, "how long an Idempotency-Key is remembered"},
+	{"worker.tick_ms", CONFIG_INT, "500", 10, 60000, "how often cairn-worker looks for due jobs"},
+	{"worker.lease_seconds", CONFIG_INT, "30", 2, 3600, "job lease; another host takes a job over after this"},
+};
+
+#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
+
+struct config_value {
+	char *text;
+	long long number;
+};
+
+static struct config_value config_values[CONFIG_NKEYS];
+static int config_ready;
+
+static const struct config_key *
+config_find(const char *name, size_t len, size_t *index)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		if (strlen(config_keys[i].name) == len &&
+		    memcmp(config_keys[i].name, name, len) == 0) {
+			*index = i;
+			return &config_keys[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+config_convert(const struct config_key *k, const char *value, long long *out,
+	       struct diag *d)
+{
+	if (k->type == CONFIG_STR) {
+		*out = 0;
+		return 0;
+	}
+	if (k->type == CONFIG_BOOL) {
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "on") == 0 || strcmp(value, "1") == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+		    strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+			*out = 0;
+			return 0;
+		}
+		diag_set(d, DIAG_INVALID, "%s: expected true or false, got '%s'",
+			 k->name, value);
+		return -1;
+	}
+	char *end;
+
+	errno = 0;
+	long long v = strtoll(value, &end, 10);
+
+	if (errno != 0 || end == value || *end != '\0' || v < k->min ||
+	    v > k->max) {
+		diag_set(d, DIAG_INVALID, "%s: expected an integer from %lld to %lld, got '%s'",
+			 k->name, k->min, k->max, value);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+config_assign(size_t i, const char *value, struct diag *d)
+{
+	long long number;
+
+	if (config_convert(&config_keys[i], value, &number, d) < 0)
+		return -1;
+	mem_free(config_values[i].text);
+	config_values[i].text = mem_strdup(value);
+	config_values[i].number = number;
+	return 0;
+}
+
+void
+config_reset(void)
+{
+	struct diag d;
+
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_assign(i, config_keys[i].default_value, &d) < 0)
+			abort(); /* a bad built-in default */
+	}
+	config_ready = 1;
+}
+
+int
+config_set(const char *key, const char *value, struct diag *d)
+{
+	size_t i;
+
+	if (!config_ready)
+		config_reset();
+	if (config_find(key, strlen(key), &i) == NULL) {
+		diag_set(d, DIAG_INVALID, "unknown setting '%s'", key);
+		return -1;
+	}
+	return config_assign(i, value, d);
+}
+
+static void
+trim(const char **s, const char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+int
+config_parse_text(const char *text, size_t len, const char *origin,
+		  struct diag *d)
+{
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+
+	if (!config_ready)
+		config_reset();
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *ks = p, *ke, *vs, *ve = le;
+
+		line++;
+		p = nl ? nl + 1 : end;
+		trim(&ks, &ve);
+		if (ks == ve || *ks == '#')
+			continue;
+		const char *eq = memchr(ks, '=', (size_t)(ve - ks));
+
+		if (eq == NULL) {
+			diag_set(d, DIAG_INVALID, "%s:%u: expected 'key = value'", origin, line);
+			return -1;
+		}
+		ke = eq;
+		vs = eq + 1;
+		trim(&ks, &ke);
+		trim(&vs, &ve);
+		if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"') {
+			vs++;
+			ve--;
+		}
+		if (memchr(vs, '\0', (size_t)(ve - vs)) != NULL) {
+			diag_set(d, DIAG_INVALID, "%s:%u: NUL byte in value", origin, line);
+			return -1;
+		}
+		size_t i;
+
+		if (config_find(ks, (size_t)(ke - ks), &i) == NULL) {
+			diag_set(d, DIAG_INVALID, "%s:%u: unknown setting '%.*s'", origin,
+				 line, (int)(ke - ks > 64 ? 64 : ke - ks), ks);
+			return -1;
+		}
+		char *value = mem_alloc((size_t)(ve - vs) + 1);
+
+		memcpy(value, vs, (size_t)(ve - vs));
+		value[ve - vs] = '\0';
+		int rc = config_assign(i, value, d);
+
+		mem_free(value);
+		if (rc < 0) {
+			char msg[sizeof d->msg];
+
+			snprintf(msg, sizeof msg, "%s", d->msg);
+			diag_set(d, DIAG_INVALID, "%s:%u: %s", origin, line, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+config_read_file(const char *path, int required, struct diag *d)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int rc = -1;
+
+	if (f == NULL) {
+		if (!required && errno == ENOENT)
+			return 0;
+		diag_set(d, errno, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1u << 20)) {
+				diag_set(d, DIAG_TOO_LARGE, "%s: larger than 1 MiB", path);
+				goto out;
+			}
+			text = mem_realloc(text, cap);
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		diag_set(d, errno, "cannot read %s", path);
+		goto out;
+	}
+	rc = config_parse_text(text, len, path, d);
+out:
+	mem_free(text);
+	fclose(f);
+	return rc;
+}
+
+static int
+config_apply_env(struct diag *d)
+{
+	char env[128];
+
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const char *name = config_keys[i].name;
+		size_t j = 0;
+
+		j = (size_t)snprintf(env, sizeof env, "CAIRN_");
+		for (const char *c = name; *c && j + 1 < sizeof env; c++)
+			env[j++] = *c == '.' ? '_' : (char)toupper((unsigned char)*c);
+		env[j] = '\0';
+		const char *v = getenv(env);
+
+		if (v != NULL && config_assign(i, v, d) < 0) {
+			char msg[sizeof d->msg];
+
+			snprintf(msg, sizeof msg, "%s", d->msg);
+			diag_set(d, DIAG_INVALID, "%s: %s", env, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, struct diag *d)
+{
+	config_reset();
+	if (config_read_file(path ? path : CONFIG_DEFAULT_PATH, path != NULL, d) < 0)
+		return -1;
+	return config_apply_env(d);
+}
+
+static size_t
+config_index(const char *key)
+{
+	size_t i;
+
+	if (!config_ready)
+		config_reset();
+	if (config_find(key, strlen(key), &i) == NULL) {
+		fprintf(stderr, "cairn: undeclared setting '%s'\n", key);
+		abort();
+	}
+	return i;
+}
+
+const char *
+config_str(const char *key)
+{
+	return config_values[config_index(key)].text;
+}
+
+long long
+config_int(const char *key)
+{
+	return config_values[config_index(key)].number;
+}
+
+bool
+config_bool(const char *key)
+{
+	return config_values[config_index(key)].number != 0;
+}
+
+void
+config_describe(FILE *out)
+{
+	fprintf(out, "| key | default | meaning |\n|---|---|---|\n");
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		fprintf(out, "| `%s` | `%s` | %s |\n", config_keys[i].name,
+			config_keys[i].default_value, config_keys[i].doc);
+}

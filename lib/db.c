@@ -1,0 +1,581 @@
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "mem.h"
+
+#define DB_MAX_QUERIES 256
+#define DB_TXN_ATTEMPTS 5
+
+struct db_col {
+	char *buf;
+	unsigned long cap;
+	unsigned long len;
+	my_bool is_null;
+	my_bool error;
+};
+
+struct db_stmt {
+	struct db *db;
+	MYSQL_STMT *stmt;
+	const char *sql;
+	unsigned nparams;
+	MYSQL_BIND *params;
+	long long *ints;
+	unsigned long *lens;
+	my_bool *nulls;
+	unsigned ncols;
+	MYSQL_BIND *res;
+	struct db_col *cols;
+	bool has_result;   /* executed and the result is not yet released */
+};
+
+struct db {
+	MYSQL *conn;
+	struct db_stmt *stmts[DB_MAX_QUERIES];
+	unsigned long reconnects;
+	unsigned long retries;
+	bool ever_connected;
+};
+
+static int db_next_slot;
+
+/* ------------------------------------------------------------------ errors */
+
+static bool
+code_unavailable(int code)
+{
+	switch (code) {
+	case 2002: /* CR_CONNECTION_ERROR */
+	case 2003: /* CR_CONN_HOST_ERROR */
+	case 2005: /* CR_UNKNOWN_HOST */
+	case 2006: /* CR_SERVER_GONE_ERROR */
+	case 2013: /* CR_SERVER_LOST */
+	case 2055: /* CR_SERVER_LOST_EXTENDED */
+	case 1040: /* ER_CON_COUNT_ERROR */
+	case 1053: /* ER_SERVER_SHUTDOWN */
+	case 1927: /* ER_CONNECTION_KILLED */
+	case 4031: /* client disconnected by the server */
+	case DIAG_UNAVAILABLE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+db_error_unavailable(const struct diag *d)
+{
+	return code_unavailable(d->code);
+}
+
+bool
+db_error_reconnectable(const struct diag *d)
+{
+	return d->code != DIAG_UNAVAILABLE && code_unavailable(d->code);
+}
+
+static void
+set_conn_error(struct db *db, struct diag *d, const char *what)
+{
+	diag_set(d, (int)mysql_errno(db->conn), "%s: %s", what, mysql_error(db->conn));
+	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_sqlstate(db->conn));
+	if (code_unavailable(d->code))
+		db_disconnect(db);
+}
+
+static void
+set_stmt_error(struct db_stmt *st, struct diag *d, const char *what)
+{
+	diag_set(d, (int)mysql_stmt_errno(st->stmt), "%s: %s", what,
+		 mysql_stmt_error(st->stmt));
+	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_stmt_sqlstate(st->stmt));
+	if (code_unavailable(d->code))
+		db_disconnect(st->db);
+}
+
+/* -------------------------------------------------------------- connection */
+
+struct db *
+db_new(void)
+{
+	return mem_calloc(1, sizeof(struct db));
+}
+
+static void
+stmt_free(struct db_stmt *st)
+{
+	if (st == NULL)
+		return;
+	if (st->stmt != NULL)
+		mysql_stmt_close(st->stmt);
+	for (unsigned i = 0; i < st->ncols; i++)
+		mem_free(st->cols[i].buf);
+	mem_free(st->params);
+	mem_free(st->ints);
+	mem_free(st->lens);
+	mem_free(st->nulls);
+	mem_free(st->res);
+	mem_free(st->cols);
+	mem_free(st);
+}
+
+void
+db_disconnect(struct db *db)
+{
+	for (int i = 0; i < DB_MAX_QUERIES; i++) {
+		stmt_free(db->stmts[i]);
+		db->stmts[i] = NULL;
+	}
+	if (db->conn != NULL)
+		mysql_close(db->conn);
+	db->conn = NULL;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	mem_free(db);
+}
+
+bool
+db_connected(const struct db *db)
+{
+	return db->conn != NULL;
+}
+
+unsigned long
+db_reconnects(const struct db *db)
+{
+	return db->reconnects;
+}
+
+unsigned long
+db_retries(const struct db *db)
+{
+	return db->retries;
+}
+
+static int
+session_setup(struct db *db, struct diag *d)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof sql,
+		 "SET time_zone = '+00:00', "
+		 "sql_mode = 'STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_DATE,"
+		 "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
+		 "innodb_lock_wait_timeout = %lld",
+		 config_int("db.lock_wait_timeout"));
+	if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) {
+		set_conn_error(db, d, "session setup");
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_connect(struct db *db, struct diag *d)
+{
+	unsigned int t;
+	my_bool off = 0;
+	const char *sock = config_str("db.socket");
+
+	if (db->conn != NULL)
+		return 0;
+	db->conn = mysql_init(NULL);
+	if (db->conn == NULL) {
+		diag_set(d, DIAG_INTERNAL, "mysql_init failed");
+		return -1;
+	}
+	t = (unsigned)config_int("db.connect_timeout");
+	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+	t = (unsigned)config_int("db.read_timeout");
+	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &t);
+	t = (unsigned)config_int("db.write_timeout");
+	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &t);
+	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(db->conn, sock[0] ? NULL : config_str("db.host"),
+			       config_str("db.user"), config_str("db.password"),
+			       config_str("db.name"), (unsigned)config_int("db.port"),
+			       sock[0] ? sock : NULL, 0) == NULL) {
+		diag_set(d, (int)mysql_errno(db->conn), "connect: %s", mysql_error(db->conn));
+		if (!code_unavailable(d->code) && mysql_errno(db->conn) >= 2000)
+			d->code = DIAG_UNAVAILABLE;
+		mysql_close(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	if (session_setup(db, d) < 0)
+		return -1;
+	if (db->ever_connected) {
+		db->reconnects++;
+		log_info("database connection re-established");
+	}
+	db->ever_connected = true;
+	return 0;
+}
+
+int
+db_ping(struct db *db, struct diag *d)
+{
+	if (db_connect(db, d) < 0)
+		return -1;
+	if (mysql_real_query(db->conn, "DO 1", 4) != 0) {
+		set_conn_error(db, d, "ping");
+		return -1;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- statements */
+
+struct db_stmt *
+db_prepare(struct db *db, struct db_query *q, struct diag *d)
+{
+	struct db_stmt *st;
+	MYSQL_RES *meta;
+
+	if (q->slot < 0) {
+		if (db_next_slot >= DB_MAX_QUERIES) {
+			diag_set(d, DIAG_INTERNAL, "too many distinct queries");
+			return NULL;
+		}
+		q->slot = db_next_slot++;
+	}
+	if (db_connect(db, d) < 0)
+		return NULL;
+	st = db->stmts[q->slot];
+	if (st != NULL) {
+		if (st->has_result)
+			db_release(st);
+		return st;
+	}
+	st = mem_calloc(1, sizeof *st);
+	st->db = db;
+	st->sql = q->sql;
+	st->stmt = mysql_stmt_init(db->conn);
+	if (st->stmt == NULL) {
+		mem_free(st);
+		diag_set(d, DIAG_INTERNAL, "mysql_stmt_init failed");
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st->stmt, q->sql, strlen(q->sql)) != 0) {
+		set_stmt_error(st, d, "prepare");
+		log_error("prepare failed (%d): %s", d->code, d->msg);
+		if (db->conn != NULL)
+			stmt_free(st);
+		else
+			mem_free(st); /* db_disconnect closed it already */
+		return NULL;
+	}
+	st->nparams = (unsigned)mysql_stmt_param_count(st->stmt);
+	st->params = mem_calloc(st->nparams, sizeof *st->params);
+	st->ints = mem_calloc(st->nparams, sizeof *st->ints);
+	st->lens = mem_calloc(st->nparams, sizeof *st->lens);
+	st->nulls = mem_calloc(st->nparams, sizeof *st->nulls);
+	meta = mysql_stmt_result_metadata(st->stmt);
+	if (meta != NULL) {
+		st->ncols = mysql_num_fields(meta);
+		mysql_free_result(meta);
+		st->res = mem_calloc(st->ncols, sizeof *st->res);
+		st->cols = mem_calloc(st->ncols, sizeof *st->cols);
+		for (unsigned i = 0; i < st->ncols; i++) {
+			struct db_col *c = &st->cols[i];
+
+			c->cap = 64;
+			c->buf = mem_alloc(c->cap);
+			st->res[i].buffer_type = MYSQL_TYPE_STRING;
+			st->res[i].buffer = c->buf;
+			st->res[i].buffer_length = c->cap;
+			st->res[i].length = &c->len;
+			st->res[i].is_null = &c->is_null;
+			st->res[i].error = &c->error;
+		}
+	}
+	db->stmts[q->slot] = st;
+	return st;
+}
+
+void
+db_bind_int(struct db_stmt *st, unsigned i, int64_t v)
+{
+	if (i >= st->nparams)
+		abort();
+	st->ints[i] = v;
+	st->nulls[i] = 0;
+	st->params[i].buffer_type = MYSQL_TYPE_LONGLONG;
+	st->params[i].buffer = &st->ints[i];
+	st->params[i].is_null = &st->nulls[i];
+	st->params[i].is_unsigned = 0;
+}
+
+void
+db_bind_text(struct db_stmt *st, unsigned i, const void *p, size_t len)
+{
+	if (i >= st->nparams)
+		abort();
+	st->lens[i] = (unsigned long)len;
+	st->nulls[i] = 0;
+	st->params[i].buffer_type = MYSQL_TYPE_STRING;
+	st->params[i].buffer = (void *)(uintptr_t)(p ? p : "");
+	st->params[i].buffer_length = (unsigned long)len;
+	st->params[i].length = &st->lens[i];
+	st->params[i].is_null = &st->nulls[i];
+}
+
+void
+db_bind_str(struct db_stmt *st, unsigned i, const char *s)
+{
+	db_bind_text(st, i, s, strlen(s));
+}
+
+void
+db_bind_null(struct db_stmt *st, unsigned i)
+{
+	if (i >= st->nparams)
+		abort();
+	st->nulls[i] = 1;
+	st->params[i].buffer_type = MYSQL_TYPE_NULL;
+	st->params[i].is_null = &st->nulls[i];
+}
+
+int
+db_execute(struct db_stmt *st, struct diag *d)
+{
+	if (st->has_result)
+		db_release(st);
+	if (st->nparams > 0 && mysql_stmt_bind_param(st->stmt, st->params) != 0) {
+		set_stmt_error(st, d, "bind");
+		return -1;
+	}
+	if (mysql_stmt_execute(st->stmt) != 0) {
+		set_stmt_error(st, d, "execute");
+		return -1;
+	}
+	if (st->ncols > 0) {
+		if (mysql_stmt_bind_result(st->stmt, st->res) != 0) {
+			set_stmt_error(st, d, "bind result");
+			return -1;
+		}
+		st->has_result = true;
+	}
+	return 0;
+}
+
+int
+db_fetch(struct db_stmt *st, struct diag *d)
+{
+	int rc;
+
+	if (!st->has_result)
+		return 0;
+	rc = mysql_stmt_fetch(st->stmt);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc == 1) {
+		set_stmt_error(st, d, "fetch");
+		return -1;
+	}
+	if (rc == MYSQL_DATA_TRUNCATED) {
+		bool rebind = false;
+
+		for (unsigned i = 0; i < st->ncols; i++) {
+			struct db_col *c = &st->cols[i];
+
+			if (!c->error)
+				continue;
+			c->cap = c->len + 1;
+			c->buf = mem_realloc(c->buf, c->cap);
+			st->res[i].buffer = c->buf;
+			st->res[i].buffer_length = c->cap;
+			if (mysql_stmt_fetch_column(st->stmt, &st->res[i], i, 0) != 0) {
+				set_stmt_error(st, d, "fetch column");
+				return -1;
+			}
+			rebind = true;
+		}
+		if (rebind && mysql_stmt_bind_result(st->stmt, st->res) != 0) {
+			set_stmt_error(st, d, "bind result");
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < st->ncols; i++) {
+		struct db_col *c = &st->cols[i];
+
+		if (!c->is_null)
+			c->buf[c->len < c->cap ? c->len : c->cap - 1] = '\0';
+	}
+	return 1;
+}
+
+const char *
+db_text(struct db_stmt *st, unsigned i, size_t *len)
+{
+	if (i >= st->ncols || st->cols[i].is_null) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	if (len != NULL)
+		*len = st->cols[i].len;
+	return st->cols[i].buf;
+}
+
+bool
+db_is_null(struct db_stmt *st, unsigned i)
+{
+	return i >= st->ncols || st->cols[i].is_null;
+}
+
+int64_t
+db_int(struct db_stmt *st, unsigned i)
+{
+	const char *s = db_text(st, i, NULL);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+uint64_t
+db_affected(struct db_stmt *st)
+{
+	return (uint64_t)mysql_stmt_affected_rows(st->stmt);
+}
+
+uint64_t
+db_insert_id(struct db_stmt *st)
+{
+	return (uint64_t)mysql_stmt_insert_id(st->stmt);
+}
+
+void
+db_release(struct db_stmt *st)
+{
+	if (st == NULL || !st->has_result)
+		return;
+	mysql_stmt_free_result(st->stmt);
+	st->has_result = false;
+}
+
+int
+db_exec(struct db_stmt *st, struct diag *d)
+{
+	int rc = db_execute(st, d);
+
+	db_release(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static int
+simple_query(struct db *db, const char *sql, struct diag *d)
+{
+	if (db->conn == NULL) {
+		diag_set(d, DB_CR_SERVER_GONE, "not connected");
+		return -1;
+	}
+	if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) {
+		set_conn_error(db, d, sql);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+backoff(int attempt)
+{
+	/* 5, 10, 20, 40 ms ceilings with full jitter */
+	long ceiling_us = 5000L << (attempt < 4 ? attempt : 4);
+	long us = 1000 + random() % ceiling_us;
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+int
+db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
+{
+	for (int attempt = 0;; attempt++) {
+		bool retry;
+
+		if (db_connect(db, d) < 0)
+			return -1;
+		if (simple_query(db, "START TRANSACTION", d) < 0)
+			goto failed;
+		if (fn(db, arg, d) < 0) {
+			if (db->conn != NULL) {
+				struct diag ignored;
+
+				simple_query(db, "ROLLBACK", &ignored);
+			}
+			goto failed;
+		}
+		if (mysql_commit(db->conn) != 0) {
+			set_conn_error(db, d, "commit");
+			if (code_unavailable(d->code)) {
+				d->code = DIAG_UNAVAILABLE;
+				snprintf(d->msg, sizeof d->msg,
+					 "connection lost during COMMIT; outcome unknown");
+				return -1;
+			}
+			goto failed;
+		}
+		return 0;
+failed:
+		retry = d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
+			db_error_reconnectable(d);
+		if (!retry || attempt + 1 >= DB_TXN_ATTEMPTS)
+			return -1;
+		db->retries++;
+		log_info("transaction retry %d after error %d", attempt + 1, d->code);
+		if (!db_error_reconnectable(d))
+			backoff(attempt);
+	}
+}
+
+int
+db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d)
+{
+	int status;
+
+	if (db_connect(db, d) < 0)
+		return -1;
+	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
+		set_conn_error(db, d, "multi statements");
+		return -1;
+	}
+	status = mysql_real_query(db->conn, sql, (unsigned long)len);
+	if (status != 0) {
+		set_conn_error(db, d, "script");
+		goto out;
+	}
+	do {
+		MYSQL_RES *r = mysql_store_result(db->conn);
+
+		mysql_free_result(r);
+		status = mysql_next_result(db->conn);
+		if (status > 0) {
+			set_conn_error(db, d, "script");
+			goto out;
+		}
+	} while (status == 0);
+	status = 0;
+out:
+	if (db->conn != NULL)
+		mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
+	return status == 0 ? 0 : -1;
+}

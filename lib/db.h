@@ -1,0 +1,103 @@
+/* db: the connection, prepared statements and transactions.
+ *
+ * This is the only module that touches the MySQL C API; handlers and data
+ * layers see struct db, struct db_stmt and named queries.  One struct db
+ * per process holds one connection (opened lazily, utf8mb4, UTC, strict
+ * sql_mode, short lock wait) and a cache of prepared statements, keyed by
+ * the struct db_query that names each statement.  After error 2006/2013 the
+ * connection is dropped; the next use reconnects, redoes the session setup
+ * and re-prepares.  MYSQL_OPT_RECONNECT is never used.
+ *
+ * Statements bind parameters by position; every value is bound, never
+ * formatted into SQL.  Results are fetched unbuffered, row by row, as text
+ * (numbers in decimal, DATETIME(6) as "YYYY-MM-DD HH:MM:SS.ffffff"); a
+ * statement's result must be finished with db_release() before the next
+ * statement runs on the same connection. */
+#ifndef CAIRN_DB_H
+#define CAIRN_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+struct db;
+struct db_stmt;
+
+struct db_query {
+	const char *sql;
+	int slot; /* assigned at first use, the same in every connection */
+};
+
+#define DB_QUERY(var, text) static struct db_query var = {text, -1}
+
+/* MySQL error numbers callers care about. */
+enum {
+	DB_ER_DUP_ENTRY = 1062,
+	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
+	DB_ER_LOCK_DEADLOCK = 1213,
+	DB_CR_SERVER_GONE = 2006,
+	DB_CR_SERVER_LOST = 2013,
+};
+
+/* Settings from config (db.*).  Never NULL; does not connect. */
+struct db *db_new(void);
+void db_free(struct db *db);
+int db_connect(struct db *db, struct diag *d);
+bool db_connected(const struct db *db);
+/* Drops the connection (statements are re-prepared on the next use). */
+void db_disconnect(struct db *db);
+/* A round trip to the server. */
+int db_ping(struct db *db, struct diag *d);
+/* How many times this handle reconnected after losing the server. */
+unsigned long db_reconnects(const struct db *db);
+/* How many transactions were run again (deadlock, lock wait, lost link). */
+unsigned long db_retries(const struct db *db);
+
+/* Prepared once per connection; the statement is owned by db. */
+struct db_stmt *db_prepare(struct db *db, struct db_query *q, struct diag *d);
+void db_bind_int(struct db_stmt *st, unsigned i, int64_t v);
+/* Text or bytes; p must stay valid until db_execute returns. */
+void db_bind_text(struct db_stmt *st, unsigned i, const void *p, size_t len);
+void db_bind_str(struct db_stmt *st, unsigned i, const char *s);
+void db_bind_null(struct db_stmt *st, unsigned i);
+/* Runs the statement. For a SELECT, fetch the rows with db_fetch. */
+int db_execute(struct db_stmt *st, struct diag *d);
+/* 1: a row is ready; 0: no more rows; -1: error. */
+int db_fetch(struct db_stmt *st, struct diag *d);
+/* Column i of the current row: NULL for SQL NULL; the bytes stay valid
+ * until the next fetch. Always NUL-terminated. */
+const char *db_text(struct db_stmt *st, unsigned i, size_t *len);
+bool db_is_null(struct db_stmt *st, unsigned i);
+/* Column i as an integer (0 for NULL or non-numeric). */
+int64_t db_int(struct db_stmt *st, unsigned i);
+uint64_t db_affected(struct db_stmt *st);
+uint64_t db_insert_id(struct db_stmt *st);
+/* Finishes the result of the statement (discarding unread rows). */
+void db_release(struct db_stmt *st);
+
+/* One statement that returns no rows: prepare, bind via the callback-free
+ * helpers above, execute, release. Convenience for the common case. */
+int db_exec(struct db_stmt *st, struct diag *d);
+
+/* Runs fn inside START TRANSACTION .. COMMIT.  A deadlock (1213) or lock
+ * wait timeout (1205) anywhere rolls back and runs fn again, whole, after a
+ * jittered backoff (up to 5 attempts); fn must therefore keep its effects
+ * in the database or reset them on entry.  A connection lost before COMMIT
+ * reconnects and retries too (the server rolled back).  A connection lost
+ * during COMMIT is an error with code DIAG_UNAVAILABLE: the outcome is
+ * unknown and is not retried.  fn returning -1 rolls back. */
+typedef int (*db_txn_fn)(struct db *db, void *arg, struct diag *d);
+int db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
+
+/* Runs a script of several statements (migrations). */
+int db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d);
+
+/* The error means the database cannot be reached: answer 503. */
+bool db_error_unavailable(const struct diag *d);
+/* The error means the connection was lost before anything was committed,
+ * so the whole request may be run again. */
+bool db_error_reconnectable(const struct diag *d);
+
+#endif

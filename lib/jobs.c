@@ -1,0 +1,134 @@
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "jobs.h"
+#include "log.h"
+
+#define JOBS_MAX_STEPS 100
+
+DB_QUERY(q_ensure,
+	 "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?, NOW(6))");
+DB_QUERY(q_take,
+	 "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
+	 " WHERE name = ? AND next_run_at <= NOW(6)"
+	 " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
+DB_QUERY(q_renew,
+	 "UPDATE job_leases SET lease_until = NOW(6) + INTERVAL ? SECOND"
+	 " WHERE name = ? AND holder = ?");
+DB_QUERY(q_release,
+	 "UPDATE job_leases SET holder = NULL, lease_until = NULL,"
+	 " next_run_at = NOW(6) + INTERVAL ? SECOND, last_run_at = NOW(6),"
+	 " runs = runs + 1, failures = failures + ?, last_error = ?"
+	 " WHERE name = ? AND holder = ?");
+
+static int
+exec_lease(struct db *db, struct db_query *q, const struct job *job,
+	   const char *holder, uint64_t *affected, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, q, d);
+	long long lease = config_int("worker.lease_seconds");
+
+	if (st == NULL)
+		return -1;
+	if (q == &q_take) {
+		db_bind_str(st, 0, holder);
+		db_bind_int(st, 1, lease);
+		db_bind_str(st, 2, job->name);
+		db_bind_str(st, 3, holder);
+	} else {
+		db_bind_int(st, 0, lease);
+		db_bind_str(st, 1, job->name);
+		db_bind_str(st, 2, holder);
+	}
+	if (db_exec(st, d) < 0)
+		return -1;
+	*affected = db_affected(st);
+	return 0;
+}
+
+static int
+release(struct db *db, const struct job *job, const char *holder,
+	const char *error, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_release, d);
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, job->interval_seconds);
+	db_bind_int(st, 1, error ? 1 : 0);
+	if (error)
+		db_bind_str(st, 2, error);
+	else
+		db_bind_null(st, 2);
+	db_bind_str(st, 3, job->name);
+	db_bind_str(st, 4, holder);
+	return db_exec(st, d);
+}
+
+static int
+run_job(struct db *db, const struct job *job, const char *holder,
+	volatile sig_atomic_t *stop, struct diag *d)
+{
+	struct timespec t0, t1;
+	int steps = 0, more = 1;
+	uint64_t affected;
+	struct diag err;
+	const char *error = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	diag_clear(&err);
+	while (more && steps < JOBS_MAX_STEPS && !*stop) {
+		if (job->step(db, &more, &err) < 0) {
+			error = err.msg;
+			break;
+		}
+		steps++;
+		if (more && (exec_lease(db, &q_renew, job, holder, &affected, d) < 0 || affected == 0)) {
+			log_warn("job %s: lost its lease", job->name);
+			return 0;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+
+	if (error != NULL)
+		log_error("job %s failed after %d steps: %s", job->name, steps, error);
+	else
+		log_info("job %s: %d steps in %.1f ms%s", job->name, steps, ms,
+			 more ? " (more left)" : "");
+	if (error != NULL && db_error_unavailable(&err)) {
+		*d = err;
+		return -1;
+	}
+	return release(db, job, holder, error, d);
+}
+
+int
+jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
+	  volatile sig_atomic_t *stop, struct diag *d)
+{
+	int ran = 0;
+
+	for (size_t i = 0; i < n && !*stop; i++) {
+		struct db_stmt *st = db_prepare(db, &q_ensure, d);
+		uint64_t affected;
+
+		if (st == NULL)
+			return -1;
+		db_bind_str(st, 0, jobs[i].name);
+		if (db_exec(st, d) < 0)
+			return -1;
+		if (exec_lease(db, &q_take, &jobs[i], holder, &affected, d) < 0)
+			return -1;
+		if (affected == 0)
+			continue;
+		if (run_job(db, &jobs[i], holder, stop, d) < 0)
+			return -1;
+		ran++;
+	}
+	return ran;
+}

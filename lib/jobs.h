@@ -1,0 +1,29 @@
+/* jobs: periodic background jobs, one run at a time across all hosts.
+ *
+ * A job is a name, an interval and a step that does one bounded batch and
+ * says whether more is left.  Before running, a worker takes the job's
+ * lease row in job_leases (a plain UPDATE with the database clock, not
+ * GET_LOCK, which Galera lacks); the lease is renewed between steps and
+ * released with the next due time when the run ends.  Each run is logged
+ * and counted in its row (runs, last_run_at, last_error). */
+#ifndef CAIRN_JOBS_H
+#define CAIRN_JOBS_H
+
+#include <signal.h>
+
+#include "db.h"
+#include "diag.h"
+
+struct job {
+	const char *name;
+	unsigned interval_seconds;
+	/* One bounded batch; sets *more when there is more to do now. */
+	int (*step)(struct db *db, int *more, struct diag *d);
+};
+
+/* Runs every due job once (at most max_steps steps each). Returns the
+ * number of jobs that ran, or -1 if the database failed. */
+int jobs_tick(struct db *db, const struct job *jobs, size_t n,
+	      const char *holder, volatile sig_atomic_t *stop, struct diag *d);
+
+#endif

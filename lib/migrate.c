@@ -1,0 +1,262 @@
+#include "autoconfig.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "migrate.h"
+
+#define MIGRATE_MAX_FILES 1000
+#define MIGRATE_MAX_SIZE (4u << 20)
+
+struct migration {
+	int version;
+	char name[256];
+};
+
+DB_QUERY(q_create,
+	 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	 " version INT UNSIGNED NOT NULL PRIMARY KEY,"
+	 " name VARCHAR(255) NOT NULL,"
+	 " checksum CHAR(64) NOT NULL,"
+	 " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+	 ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+DB_QUERY(q_get, "SELECT checksum FROM schema_migrations WHERE version = ?");
+DB_QUERY(q_record,
+	 "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
+DB_QUERY(q_max, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+
+static int
+by_version(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+/* Lists NNNN_*.sql in dir, sorted. *out is heap memory (mem_free). */
+static int
+list_files(const char *dir, struct migration **out, size_t *n, struct diag *d)
+{
+	DIR *dh = opendir(dir);
+	struct migration *m = NULL;
+	size_t count = 0;
+	struct dirent *e;
+
+	*out = NULL;
+	*n = 0;
+	if (dh == NULL) {
+		diag_set(d, errno, "cannot open migrations directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(dh)) != NULL) {
+		const char *nm = e->d_name;
+		size_t len = strlen(nm);
+
+		if (len < 10 || len >= sizeof m->name || strcmp(nm + len - 4, ".sql") != 0)
+			continue;
+		if (nm[0] < '0' || nm[0] > '9' || nm[1] < '0' || nm[1] > '9' ||
+		    nm[2] < '0' || nm[2] > '9' || nm[3] < '0' || nm[3] > '9' || nm[4] != '_')
+			continue;
+		if (count == MIGRATE_MAX_FILES)
+			break;
+		m = mem_realloc(m, (count + 1) * sizeof *m);
+		m[count].version = atoi(nm) /* four digits */;
+		snprintf(m[count].name, sizeof m[count].name, "%s", nm);
+		count++;
+	}
+	closedir(dh);
+	if (count > 0)
+		qsort(m, count, sizeof *m, by_version);
+	for (size_t i = 1; i < count; i++)
+		if (m[i].version == m[i - 1].version) {
+			diag_set(d, DIAG_INVALID, "two migrations with version %04d", m[i].version);
+			mem_free(m);
+			return -1;
+		}
+	*out = m;
+	*n = count;
+	return 0;
+}
+
+static char *
+read_file(const char *dir, const char *name, size_t *len, struct diag *d)
+{
+	char path[4096];
+	FILE *f;
+	char *text;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		diag_set(d, errno, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text = mem_alloc(MIGRATE_MAX_SIZE + 1);
+	*len = fread(text, 1, MIGRATE_MAX_SIZE + 1, f);
+	fclose(f);
+	if (*len > MIGRATE_MAX_SIZE) {
+		diag_set(d, DIAG_TOO_LARGE, "%s is larger than 4 MiB", path);
+		mem_free(text);
+		return NULL;
+	}
+	text[*len] = '\0';
+	return text;
+}
+
+static void
+checksum(const char *text, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 32;
+
+	EVP_Digest(text, len, md, &n, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* 1 with sum filled when applied, 0 when not, -1 on error. */
+static int
+applied_checksum(struct db *db, int version, char sum[65], struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_get, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, version);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1)
+		snprintf(sum, 65, "%s", db_text(st, 0, NULL) ? db_text(st, 0, NULL) : "");
+	db_release(st);
+	return rc;
+}
+
+static int
+ensure_table(struct db *db, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_create, d);
+
+	return st == NULL ? -1 : db_exec(st, d);
+}
+
+static int
+walk(struct db *db, const char *dir, FILE *out, int apply, int *pending,
+     struct diag *d)
+{
+	struct migration *m;
+	size_t n;
+	int rc = -1;
+
+	*pending = 0;
+	if (ensure_table(db, d) < 0 || list_files(dir, &m, &n, d) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		char *text = read_file(dir, m[i].name, &len, d);
+		char sum[65], have[65];
+		int state;
+
+		if (text == NULL)
+			goto out;
+		checksum(text, len, sum);
+		state = applied_checksum(db, m[i].version, have, d);
+		if (state < 0) {
+			mem_free(text);
+			goto out;
+		}
+		if (state == 1) {
+			mem_free(text);
+			if (strcmp(sum, have) != 0) {
+				diag_set(d, DIAG_CONFLICT,
+					 "%s was changed after it was applied (checksum %.12s..., applied %.12s...)",
+					 m[i].name, sum, have);
+				goto out;
+			}
+			if (out != NULL && !apply)
+				fprintf(out, "applied  %s\n", m[i].name);
+			continue;
+		}
+		(*pending)++;
+		if (!apply) {
+			mem_free(text);
+			if (out != NULL)
+				fprintf(out, "pending  %s\n", m[i].name);
+			continue;
+		}
+		if (db_exec_script(db, text, len, d) < 0) {
+			char msg[sizeof d->msg];
+
+			snprintf(msg, sizeof msg, "%s", d->msg);
+			diag_set(d, d->code, "%s: %s", m[i].name, msg);
+			mem_free(text);
+			goto out;
+		}
+		mem_free(text);
+		struct db_stmt *st = db_prepare(db, &q_record, d);
+
+		if (st == NULL)
+			goto out;
+		db_bind_int(st, 0, m[i].version);
+		db_bind_str(st, 1, m[i].name);
+		db_bind_str(st, 2, sum);
+		if (db_exec(st, d) < 0)
+			goto out;
+		if (out != NULL)
+			fprintf(out, "applied  %s\n", m[i].name);
+	}
+	rc = 0;
+out:
+	mem_free(m);
+	return rc;
+}
+
+int
+migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d)
+{
+	int pending;
+
+	return walk(db, dir, out, 1, &pending, d);
+}
+
+int
+migrate_status(struct db *db, const char *dir, FILE *out, int *pending,
+	       struct diag *d)
+{
+	return walk(db, dir, out, 0, pending, d);
+}
+
+int
+migrate_latest(const char *dir, struct diag *d)
+{
+	struct migration *m;
+	size_t n;
+	int latest;
+
+	if (list_files(dir, &m, &n, d) < 0)
+		return -1;
+	latest = n > 0 ? m[n - 1].version : 0;
+	mem_free(m);
+	return latest;
+}
+
+int
+migrate_applied(struct db *db, int *version, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_max, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	*version = rc == 1 ? (int)db_int(st, 0) : 0;
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}

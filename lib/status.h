@@ -1,0 +1,17 @@
+/* status: the service routes (API.md §0): /healthz (no database),
+ * /readyz (database reachable and schema at the latest migration),
+ * /metrics (Prometheus text, summed over the pool), and the
+ * /_debug/idempotent route the test suite uses (debug.routes only). */
+#ifndef CAIRN_STATUS_H
+#define CAIRN_STATUS_H
+
+#include "server.h"
+
+/* Reads the latest migration version from paths.sql (call at start-up). */
+void status_init(void);
+int status_healthz(struct ctx *c);
+int status_readyz(struct ctx *c);
+int status_metrics(struct ctx *c);
+int status_debug_idempotent(struct ctx *c);
+
+#endif

@@ -1,0 +1,25 @@
+/* text: byte-level checks shared by every parser of outside input. */
+#ifndef CAIRN_TEXT_H
+#define CAIRN_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Well-formed UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+bool text_valid_utf8(const char *s, size_t len);
+/* True if s holds NUL or a C0/DEL control character. */
+bool text_has_control(const char *s, size_t len);
+/* Number of code points in valid UTF-8. */
+size_t text_utf8_chars(const char *s, size_t len);
+/* A name (tag, service, key, API-key name): valid UTF-8, no controls,
+ * 1..max_chars code points. */
+bool text_valid_name(const char *s, size_t len, size_t max_chars);
+/* An id: ASCII digits, no sign, no leading zero, 1..2^63-1. */
+bool text_parse_id(const char *s, size_t len, int64_t *id);
+/* Percent-decodes s[0..len) into out (at least len bytes); plus_is_space
+ * turns '+' into ' ' (query strings).  Returns the decoded length, or -1 for
+ * a malformed escape. */
+long text_pct_decode(const char *s, size_t len, char *out, bool plus_is_space);
+
+#endif

@@ -1,0 +1,274 @@
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+#define USEC_PER_SEC INT64_C(1000000)
+#define SEC_PER_DAY INT64_C(86400)
+
+/* Howard Hinnant's days_from_civil: exact for the whole int range. */
+int64_t
+timefmt_days_from_civil(int y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+void
+timefmt_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yoe + era * 400) + (*m <= 2);
+}
+
+static int
+days_in_month(int y, unsigned m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
+/* Reads exactly n digits at *p. */
+static int
+digits(const char **p, const char *end, int n, int *out)
+{
+	int v = 0;
+
+	if (end - *p < n)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int
+expect(const char **p, const char *end, char c)
+{
+	if (*p >= end || **p != c)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+static int
+parse_date_part(const char **p, const char *end, int64_t *days)
+{
+	int y, mo, dd;
+
+	if (digits(p, end, 4, &y) < 0 || expect(p, end, '-') < 0 ||
+	    digits(p, end, 2, &mo) < 0 || expect(p, end, '-') < 0 ||
+	    digits(p, end, 2, &dd) < 0)
+		return -1;
+	if (y < 1000 || mo < 1 || mo > 12 || dd < 1 || dd > days_in_month(y, (unsigned)mo))
+		return -1;
+	*days = timefmt_days_from_civil(y, (unsigned)mo, (unsigned)dd);
+	return 0;
+}
+
+/* Up to six fraction digits after a '.', as microseconds. */
+static int
+parse_fraction(const char **p, const char *end, int64_t *usec)
+{
+	int64_t v = 0;
+	int n = 0;
+
+	*usec = 0;
+	if (*p >= end || **p != '.')
+		return 0;
+	(*p)++;
+	while (*p < end && **p >= '0' && **p <= '9') {
+		if (++n > 6)
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	if (n == 0)
+		return -1;
+	while (n++ < 6)
+		v *= 10;
+	*usec = v;
+	return 0;
+}
+
+int
+timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d)
+{
+	const char *p = s, *end = s + len;
+	int64_t secs = 0, frac;
+
+	if (p == end || *p < '0' || *p > '9')
+		goto bad;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (secs > (INT64_MAX / USEC_PER_SEC) / 10)
+			goto bad;
+		secs = secs * 10 + (*p - '0');
+		p++;
+	}
+	if (parse_fraction(&p, end, &frac) < 0 || p != end)
+		goto bad;
+	/* the same range as the calendar forms: up to 9999-12-31 */
+	if (secs >= INT64_C(253402300800))
+		goto bad;
+	*usec = secs * USEC_PER_SEC + frac;
+	return 0;
+bad:
+	diag_set(d, DIAG_INVALID, "bad epoch time '%.*s'", (int)(len > 64 ? 64 : len), s);
+	return -1;
+}
+
+int
+timefmt_parse_date(const char *s, size_t len, int64_t *usec, struct diag *d)
+{
+	const char *p = s, *end = s + len;
+	int64_t days;
+
+	if (parse_date_part(&p, end, &days) < 0 || p != end) {
+		diag_set(d, DIAG_INVALID, "bad date '%.*s'", (int)(len > 64 ? 64 : len), s);
+		return -1;
+	}
+	*usec = days * SEC_PER_DAY * USEC_PER_SEC;
+	return 0;
+}
+
+int
+timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
+	      struct diag *d)
+{
+	const char *p = s, *end = s + len;
+	int64_t days, frac, offset = 0;
+	int hh, mi, ss;
+	int rfc;
+
+	if ((flags & TIMEFMT_EPOCH) && len > 0 && len < 40 &&
+	    (len < 5 || s[4] != '-'))
+		return timefmt_parse_epoch(s, len, usec, d);
+	if (parse_date_part(&p, end, &days) < 0 || p >= end)
+		goto bad;
+	if (*p == ' ')
+		rfc = 0;
+	else if (*p == 'T' || *p == 't')
+		rfc = 1;
+	else
+		goto bad;
+	p++;
+	if (digits(&p, end, 2, &hh) < 0 || expect(&p, end, ':') < 0 ||
+	    digits(&p, end, 2, &mi) < 0 || expect(&p, end, ':') < 0 ||
+	    digits(&p, end, 2, &ss) < 0 || hh > 23 || mi > 59 || ss > 59)
+		goto bad;
+	if (parse_fraction(&p, end, &frac) < 0)
+		goto bad;
+	if (rfc) {
+		if (p < end && (*p == 'Z' || *p == 'z')) {
+			p++;
+		} else if (p < end && (*p == '+' || *p == '-')) {
+			int sign = *p == '-' ? -1 : 1, oh, om;
+
+			p++;
+			if (digits(&p, end, 2, &oh) < 0 || expect(&p, end, ':') < 0 ||
+			    digits(&p, end, 2, &om) < 0 || oh > 23 || om > 59)
+				goto bad;
+			offset = sign * ((int64_t)oh * 3600 + om * 60);
+		} else {
+			goto bad;
+		}
+	}
+	if (p != end)
+		goto bad;
+	*usec = ((days * SEC_PER_DAY + hh * 3600 + mi * 60 + ss) - offset) * USEC_PER_SEC + frac;
+	return 0;
+bad:
+	diag_set(d, DIAG_INVALID, "bad time '%.*s'", (int)(len > 64 ? 64 : len), s);
+	return -1;
+}
+
+static void
+split(int64_t usec, int64_t *days, int64_t *secs_of_day, int64_t *frac)
+{
+	int64_t secs = usec / USEC_PER_SEC;
+
+	*frac = usec % USEC_PER_SEC;
+	if (*frac < 0) {
+		*frac += USEC_PER_SEC;
+		secs--;
+	}
+	*days = secs / SEC_PER_DAY;
+	*secs_of_day = secs % SEC_PER_DAY;
+	if (*secs_of_day < 0) {
+		*secs_of_day += SEC_PER_DAY;
+		(*days)--;
+	}
+}
+
+static void
+format(int64_t usec, char sep, int with_frac, const char *suffix, char *out)
+{
+	int64_t days, sod, frac;
+	int y;
+	unsigned m, d;
+
+	split(usec, &days, &sod, &frac);
+	timefmt_civil_from_days(days, &y, &m, &d);
+	if (with_frac)
+		sprintf(out, "%04d-%02u-%02u%c%02d:%02d:%02d.%06d%s", y, m, d, sep,
+			(int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)frac,
+			suffix);
+	else
+		sprintf(out, "%04d-%02u-%02u%c%02d:%02d:%02d%s", y, m, d, sep,
+			(int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), suffix);
+}
+
+void
+timefmt_sql(int64_t usec, char *out)
+{
+	format(usec, ' ', 1, "", out);
+}
+
+void
+timefmt_sql_seconds(int64_t usec, char *out)
+{
+	format(usec, ' ', 0, "", out);
+}
+
+void
+timefmt_rfc3339(int64_t usec, char *out)
+{
+	format(usec, 'T', 1, "Z", out);
+}
+
+void
+timefmt_epoch(int64_t usec, char *out)
+{
+	int64_t secs = usec / USEC_PER_SEC, frac = usec % USEC_PER_SEC;
+
+	if (frac < 0) {
+		frac += USEC_PER_SEC;
+		secs--;
+	}
+	sprintf(out, "%" PRId64 ".%06d", secs, (int)frac);
+}

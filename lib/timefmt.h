@@ -1,0 +1,40 @@
+/* timefmt: parsing and printing the times of API.md §0.
+ *
+ * Times are int64 microseconds since 1970-01-01T00:00:00Z, always UTC.
+ * Accepted input: "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC), RFC 3339
+ * ("YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)", `t`/`z` accepted too),
+ * and, with TIMEFMT_EPOCH, epoch seconds as a plain decimal with up to six
+ * fraction digits.  Years 1000 to 9999; more than six fraction digits,
+ * leap seconds and trailing bytes are errors. */
+#ifndef CAIRN_TIMEFMT_H
+#define CAIRN_TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define TIMEFMT_EPOCH 0x1 /* also accept epoch seconds */
+
+#define TIMEFMT_SQL_LEN 26   /* "YYYY-MM-DD HH:MM:SS.ffffff" */
+#define TIMEFMT_RFC_LEN 27   /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
+
+int timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
+		  struct diag *d);
+/* "YYYY-MM-DD" exactly; *usec is that day's midnight UTC. */
+int timefmt_parse_date(const char *s, size_t len, int64_t *usec, struct diag *d);
+/* Epoch seconds "1650108997.592079" (no sign, no exponent, at most six
+ * fraction digits) to microseconds. */
+int timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d);
+
+/* Formats into out (at least TIMEFMT_*_LEN + 1 bytes). */
+void timefmt_sql(int64_t usec, char *out);      /* with microseconds */
+void timefmt_sql_seconds(int64_t usec, char *out); /* "YYYY-MM-DD HH:MM:SS" */
+void timefmt_rfc3339(int64_t usec, char *out);  /* always .ffffff and Z */
+void timefmt_epoch(int64_t usec, char *out);    /* "1650108997.592079" */
+
+/* Days since the epoch for a civil date, and back (proleptic Gregorian). */
+int64_t timefmt_days_from_civil(int y, unsigned m, unsigned d);
+void timefmt_civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
+
+#endif
