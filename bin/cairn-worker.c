@@ -14,6 +14,7 @@
 #include "idem.h"
 #include "jobs.h"
 #include "log.h"
+/* capability headers for their jobs */
 
 static volatile sig_atomic_t stop;
 
@@ -26,6 +27,11 @@ on_signal(int sig)
 
 static const struct job jobs[] = {
 	{"idempotency-expiry", 60, idem_expire_step},
+	/* logs */
+	/* tags */
+	/* events */
+	/* geo */
+	/* kv */
 };
 
 static void

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "text.h"
+/* capability headers for their commands */
 
 static void
 usage(FILE *out)
@@ -181,6 +182,7 @@ main(int argc, char **argv)
 		rc = cmd_status(db);
 	else if (strcmp(argv[i], "key") == 0)
 		rc = cmd_key(db, argc - i - 1, argv + i + 1);
+	/* capability commands: logs (service, purge), events (event), geo (geo) */
 	else {
 		usage(stderr);
 		rc = 2;

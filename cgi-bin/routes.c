@@ -7,6 +7,7 @@
 #include "mem.h"
 #include "routes.h"
 #include "status.h"
+/* capability headers, one line each: logs, tags, events, kv, geo */
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -19,6 +20,16 @@ const struct route routes_table[] = {
 	{"DELETE", "/admin/api-keys/:id", apikeys_http_revoke, AUTH_ADMIN, 0},
 
 	{"POST", "/_debug/idempotent", status_debug_idempotent, 0, ROUTE_JSON | ROUTE_DEBUG},
+
+	/* logs (API.md §1) */
+
+	/* tags (API.md §2) */
+
+	/* events (API.md §3) */
+
+	/* geo (API.md §4) */
+
+	/* kv (API.md §5) */
 };
 
 const size_t routes_count = sizeof routes_table / sizeof routes_table[0];
@@ -45,4 +56,5 @@ void
 routes_init(void)
 {
 	status_init();
+	/* capabilities: declare metrics and start-up state here */
 }

@@ -49,6 +49,16 @@ static const struct config_key config_keys[] = {
 	{"idempotency.ttl_hours", CONFIG_INT, "24", 1, 8760, "how long an Idempotency-Key is remembered"},
 	{"worker.tick_ms", CONFIG_INT, "500", 10, 60000, "how often cairn-worker looks for due jobs"},
 	{"worker.lease_seconds", CONFIG_INT, "30", 2, 3600, "job lease; another host takes a job over after this"},
+
+	/* logs */
+
+	/* tags */
+
+	/* events */
+
+	/* geo */
+
+	/* kv */
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
