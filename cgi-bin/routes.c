@@ -20,6 +20,7 @@ const struct route routes_table[] = {
 	{"DELETE", "/admin/api-keys/:id", apikeys_http_revoke, AUTH_ADMIN, 0},
 
 	{"POST", "/_debug/idempotent", status_debug_idempotent, 0, ROUTE_JSON | ROUTE_DEBUG},
+	{"GET", "/_debug/sleep", status_debug_sleep, 0, ROUTE_DEBUG},
 
 	/* logs (API.md §1) */
 

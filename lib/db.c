@@ -232,13 +232,17 @@ db_connect(struct db *db, struct diag *d)
 int
 db_ping(struct db *db, struct diag *d)
 {
-	if (db_connect(db, d) < 0)
-		return -1;
-	if (mysql_real_query(db->conn, "DO 1", 4) != 0) {
+	/* a connection that died while idle fails once, then reconnects */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (db_connect(db, d) < 0)
+			return -1;
+		if (mysql_real_query(db->conn, "DO 1", 4) == 0)
+			return 0;
 		set_conn_error(db, d, "ping");
-		return -1;
+		if (!db_error_reconnectable(d))
+			return -1;
 	}
-	return 0;
+	return -1;
 }
 
 /* -------------------------------------------------------------- statements */

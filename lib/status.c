@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "config.h"
 #include "idem.h"
@@ -9,6 +10,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "status.h"
+#include "text.h"
 
 static int latest_version = -1;
 
@@ -118,4 +120,23 @@ int
 status_debug_idempotent(struct ctx *c)
 {
 	return idem_run(c, debug_echo, NULL);
+}
+
+int
+status_debug_sleep(struct ctx *c)
+{
+	const char *v;
+	size_t len;
+	int64_t ms = 100;
+	int rc = ctx_query(c, "ms", &v, &len);
+
+	if (rc < 0)
+		return 0;
+	if (rc == 1 && (!text_parse_id(v, len, &ms) || ms > 10000))
+		return reply_error(c, 400, "bad_ms", "ms must be 1 to 10000");
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+	return status_healthz(c);
 }

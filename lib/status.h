@@ -1,7 +1,7 @@
 /* status: the service routes (API.md §0): /healthz (no database),
  * /readyz (database reachable and schema at the latest migration),
  * /metrics (Prometheus text, summed over the pool), and the
- * /_debug/idempotent route the test suite uses (debug.routes only). */
+ * /_debug/ routes the test suite uses (debug.routes only). */
 #ifndef CAIRN_STATUS_H
 #define CAIRN_STATUS_H
 
@@ -13,5 +13,8 @@ int status_healthz(struct ctx *c);
 int status_readyz(struct ctx *c);
 int status_metrics(struct ctx *c);
 int status_debug_idempotent(struct ctx *c);
+/* Sleeps ?ms= milliseconds (default 100), then answers like /healthz: lets
+ * the tests hold a worker busy (graceful stop, stalls). */
+int status_debug_sleep(struct ctx *c);
 
 #endif
