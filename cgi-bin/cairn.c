@@ -35,6 +35,26 @@ serve(size_t slot, volatile sig_atomic_t *stop, void *arg)
 	return rc;
 }
 
+static const char *config_path;
+
+/* SIGHUP in the master: re-read the file; keep the old settings if it is
+ * bad.  The pool size and the metrics layout stay as they were. */
+static void
+reload(void *arg)
+{
+	long long workers = config_int("workers");
+	struct diag d;
+
+	(void)arg;
+	if (config_load(config_path, &d) < 0) {
+		log_error("SIGHUP: configuration not reloaded, keeping the old one: %s", d.msg);
+		return;
+	}
+	if (config_int("workers") != workers)
+		log_warn("SIGHUP: a new pool size takes effect only after a restart");
+	log_info("SIGHUP: configuration reloaded");
+}
+
 static void
 usage(FILE *out)
 {
@@ -51,7 +71,6 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config_path = NULL;
 	struct diag d;
 	int opt;
 
@@ -91,5 +110,5 @@ main(int argc, char **argv)
 	if (metrics_init(n + 1, routes_labels(), routes_count) < 0)
 		log_warn("metrics disabled: cannot map the shared region");
 	log_info("cairn.fcgi %s starting (%u workers)", PACKAGE_VERSION, n);
-	return pool_run(n, serve, NULL) == 0 ? 0 : 1;
+	return pool_run(n, serve, reload, NULL) == 0 ? 0 : 1;
 }

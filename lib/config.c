@@ -297,13 +297,34 @@ config_apply_env(struct diag *d)
 	return 0;
 }
 
+static void
+config_free_values(struct config_value *values)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		mem_free(values[i].text);
+		values[i].text = NULL;
+	}
+}
+
 int
 config_load(const char *path, struct diag *d)
 {
+	struct config_value saved[CONFIG_NKEYS];
+	int had = config_ready;
+
+	/* all or nothing: a bad file leaves the previous settings in force */
+	memcpy(saved, config_values, sizeof saved);
+	memset(config_values, 0, sizeof config_values);
 	config_reset();
-	if (config_read_file(path ? path : CONFIG_DEFAULT_PATH, path != NULL, d) < 0)
+	if (config_read_file(path ? path : CONFIG_DEFAULT_PATH, path != NULL, d) < 0 ||
+	    config_apply_env(d) < 0) {
+		config_free_values(config_values);
+		memcpy(config_values, saved, sizeof saved);
+		config_ready = had;
 		return -1;
-	return config_apply_env(d);
+	}
+	config_free_values(saved);
+	return 0;
 }
 
 static size_t

@@ -18,7 +18,8 @@
 #define CONFIG_DEFAULT_PATH "/etc/cairn/cairn.conf"
 
 /* Resets to defaults, reads path (NULL: the default path, which may be
- * absent) and applies the environment. */
+ * absent) and applies the environment.  All or nothing: on error the
+ * settings in force before the call stay. */
 int config_load(const char *path, struct diag *d);
 /* Parses file text; origin names it in error messages. */
 int config_parse_text(const char *text, size_t len, const char *origin,

@@ -44,7 +44,7 @@ struct db {
 	struct db_stmt *stmts[DB_MAX_QUERIES];
 	unsigned long reconnects;
 	unsigned long retries;
-	bool ever_connected;
+	bool lost;          /* a connection failed or was lost since the last success */
 };
 
 static int db_next_slot;
@@ -89,8 +89,10 @@ set_conn_error(struct db *db, struct diag *d, const char *what)
 {
 	diag_set(d, (int)mysql_errno(db->conn), "%s: %s", what, mysql_error(db->conn));
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_sqlstate(db->conn));
-	if (code_unavailable(d->code))
+	if (code_unavailable(d->code)) {
+		db->lost = true;
 		db_disconnect(db);
+	}
 }
 
 static void
@@ -99,8 +101,10 @@ set_stmt_error(struct db_stmt *st, struct diag *d, const char *what)
 	diag_set(d, (int)mysql_stmt_errno(st->stmt), "%s: %s", what,
 		 mysql_stmt_error(st->stmt));
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_stmt_sqlstate(st->stmt));
-	if (code_unavailable(d->code))
+	if (code_unavailable(d->code)) {
+		st->db->lost = true;
 		db_disconnect(st->db);
+	}
 }
 
 /* -------------------------------------------------------------- connection */
@@ -217,15 +221,16 @@ db_connect(struct db *db, struct diag *d)
 			d->code = DIAG_UNAVAILABLE;
 		mysql_close(db->conn);
 		db->conn = NULL;
+		db->lost = true;
 		return -1;
 	}
 	if (session_setup(db, d) < 0)
 		return -1;
-	if (db->ever_connected) {
+	if (db->lost) {
 		db->reconnects++;
 		log_info("database connection re-established");
 	}
-	db->ever_connected = true;
+	db->lost = false;
 	return 0;
 }
 

@@ -50,7 +50,8 @@ bool db_connected(const struct db *db);
 void db_disconnect(struct db *db);
 /* A round trip to the server. */
 int db_ping(struct db *db, struct diag *d);
-/* How many times this handle reconnected after losing the server. */
+/* How many connections this handle established after a connection
+ * failed or was lost. */
 unsigned long db_reconnects(const struct db *db);
 /* How many transactions were run again (deadlock, lock wait, lost link). */
 unsigned long db_retries(const struct db *db);

@@ -198,7 +198,7 @@ rolling_replace(struct child *kids, unsigned n, pool_child_fn child, void *arg)
 }
 
 int
-pool_run(unsigned workers, pool_child_fn child, void *arg)
+pool_run(unsigned workers, pool_child_fn child, pool_reload_fn reload, void *arg)
 {
 	struct child *kids;
 
@@ -220,6 +220,8 @@ pool_run(unsigned workers, pool_child_fn child, void *arg)
 				spawn(&kids[i], i + 1, child, arg);
 		if (master_reload) {
 			master_reload = 0;
+			if (reload != NULL)
+				reload(arg);
 			rolling_replace(kids, workers, child, arg);
 		}
 		nap(0.05);

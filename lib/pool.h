@@ -7,8 +7,10 @@
  * log line and a restart counted in the metrics; SIGTERM or SIGINT stops
  * the pool gracefully (idle children exit at once, busy ones finish the
  * request in hand; any left after the grace period are killed); SIGHUP
- * replaces the children one by one.  With workers == 0 the calling
- * process runs child(0) itself.
+ * calls reload() (cairn re-reads its configuration file; on error the old
+ * settings stay) and then replaces the children one by one, so they start
+ * with the new settings.  With workers == 0 the calling process runs
+ * child(0) itself.
  *
  * Inside a child, pool_child_busy() brackets each request so that SIGTERM
  * waits for the response. */
@@ -19,8 +21,9 @@
 #include <stddef.h>
 
 typedef int (*pool_child_fn)(size_t slot, volatile sig_atomic_t *stop, void *arg);
+typedef void (*pool_reload_fn)(void *arg);
 
-int pool_run(unsigned workers, pool_child_fn child, void *arg);
+int pool_run(unsigned workers, pool_child_fn child, pool_reload_fn reload, void *arg);
 /* Marks the child busy (1) or idle (0). */
 void pool_child_busy(int busy);
 /* The default pool size: 2 x online cores. */

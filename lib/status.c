@@ -1,5 +1,6 @@
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -35,8 +36,11 @@ status_healthz(struct ctx *c)
 static int
 not_ready(struct ctx *c, const char *reason)
 {
+	char retry[24];
+
+	snprintf(retry, sizeof retry, "%lld", config_int("db.retry_after"));
 	reply_json_begin(c, 503);
-	reply_header(c, "Retry-After", "5");
+	reply_header(c, "Retry-After", retry);
 	jsonw_object_begin(&c->w);
 	jsonw_key(&c->w, "status");
 	jsonw_string(&c->w, "unavailable");

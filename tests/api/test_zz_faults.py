@@ -160,3 +160,36 @@ def test_rate_limit_answers_429(s):
         del os.environ["CAIRN_RATE_BURST"]
         s.stack("nginx-restart")
     eq([s.get("/healthz").status for _ in range(20)], [200] * 20, "throttling off again")
+
+
+def test_sighup_reloads_configuration(s):
+    conf = s.env["CAIRN_CONF"]
+    with open(conf) as f:
+        original = f.read()
+    body = {"name": "x" * 3000, "scopes": ["kv:read"]}
+
+    def hup_and_settle():
+        before = s.pool_workers()
+        os.kill(s.pool_master(), signal.SIGHUP)
+        s.wait_for(lambda: len(s.pool_workers()) == len(before)
+                   and not set(s.pool_workers()) & set(before),
+                   timeout=30, what="every worker replaced")
+
+    try:
+        with open(conf, "a") as f:
+            f.write("\nlimits.max_body = 2048\n")
+        hup_and_settle()
+        r = s.post("/admin/api-keys", body, key=s.admin_key)
+        eq(r.status, 413, "the new limit is in force")
+        with open(conf, "a") as f:
+            f.write("no.such.setting = 1\n")
+        hup_and_settle()
+        assert any("configuration not reloaded" in l for l in s.log_tail(40)), "logged"
+        r = s.post("/admin/api-keys", body, key=s.admin_key)
+        eq(r.status, 413, "a bad file keeps the settings in force")
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        hup_and_settle()
+    r = s.post("/admin/api-keys", body, key=s.admin_key)
+    eq(r.status, 400, "back to the default limit (and the name is too long)")
