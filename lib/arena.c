@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -33,6 +34,10 @@ struct arena {
 static struct arena_chunk *
 arena_chunk_new(size_t size)
 {
+	if (size > SIZE_MAX - sizeof(struct arena_chunk)) {
+		fprintf(stderr, "cairn: arena allocation of %zu bytes overflows\n", size);
+		abort();
+	}
 	struct arena_chunk *c = mem_alloc(sizeof *c + size);
 
 	c->next = NULL;

@@ -247,18 +247,21 @@ config_read_file(const char *path, int required, struct diag *d)
 		return -1;
 	}
 	for (;;) {
-		if (cap - len < 4096) {
+		if (len == cap) {
+			/* one byte past the limit tells a too-large file */
 			cap = cap ? cap * 2 : 8192;
-			if (cap > (1u << 20)) {
-				diag_set(d, DIAG_TOO_LARGE, "%s: larger than 1 MiB", path);
-				goto out;
-			}
+			if (cap > (1u << 20) + 1)
+				cap = (1u << 20) + 1;
 			text = mem_realloc(text, cap);
 		}
 		n = fread(text + len, 1, cap - len, f);
 		len += n;
 		if (n == 0)
 			break;
+		if (len > (1u << 20)) {
+			diag_set(d, DIAG_TOO_LARGE, "%s: larger than 1 MiB", path);
+			goto out;
+		}
 	}
 	if (ferror(f)) {
 		diag_set(d, errno, "cannot read %s", path);

@@ -133,10 +133,17 @@ match_pass(const struct route *table, size_t n, const char *method,
 	for (size_t i = 0; i < n; i++) {
 		const struct route *r = &table[i];
 
+		bool empty_param = false;
+
 		if ((r->flags & ROUTE_DEBUG) && !with_debug)
 			continue;
-		if (!pattern_match(r->pattern, s, &tmp, blocked))
+		if (!pattern_match(r->pattern, s, &tmp, &empty_param)) {
+			/* only a single-item route of this very method blocks the
+			 * fallback to the collection route */
+			if (empty_param && method_fits(r, method, false))
+				*blocked = true;
 			continue;
+		}
 		*path_known = true;
 		allow_add(m->allow, sizeof m->allow, r->method);
 		if (strcmp(r->method, "GET") == 0)

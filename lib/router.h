@@ -9,8 +9,9 @@
  *
  * Trailing slashes: a path matches a route listed with or without the
  * trailing slash, except that an empty last segment never fills a parameter
- * and never falls back to the collection route ("DELETE /keys/" is 404,
- * not "DELETE /keys").  Earlier table entries win, so list literal routes
+ * and, where the same method has a single-item route there, never falls
+ * back to the collection route ("DELETE /keys/" is 404, not "DELETE
+ * /keys"; "POST /admin/api-keys/" is "POST /admin/api-keys").  Earlier table entries win, so list literal routes
  * before parameter routes.  HEAD is served by a GET route unless the table
  * has an explicit HEAD route. */
 #ifndef CAIRN_ROUTER_H

@@ -133,7 +133,7 @@ timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d)
 	if (parse_fraction(&p, end, &frac) < 0 || p != end)
 		goto bad;
 	/* the same range as the calendar forms: up to 9999-12-31 */
-	if (secs >= INT64_C(253402300800))
+	if (secs * USEC_PER_SEC + frac > TIMEFMT_MAX_USEC)
 		goto bad;
 	*usec = secs * USEC_PER_SEC + frac;
 	return 0;
@@ -201,6 +201,9 @@ timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
 	if (p != end)
 		goto bad;
 	*usec = ((days * SEC_PER_DAY + hh * 3600 + mi * 60 + ss) - offset) * USEC_PER_SEC + frac;
+	/* an offset may not carry the instant out of years 1000..9999 UTC */
+	if (*usec < TIMEFMT_MIN_USEC || *usec > TIMEFMT_MAX_USEC)
+		goto bad;
 	return 0;
 bad:
 	diag_set(d, DIAG_INVALID, "bad time '%.*s'", (int)(len > 64 ? 64 : len), s);
@@ -264,11 +267,9 @@ timefmt_rfc3339(int64_t usec, char *out)
 void
 timefmt_epoch(int64_t usec, char *out)
 {
-	int64_t secs = usec / USEC_PER_SEC, frac = usec % USEC_PER_SEC;
+	/* the magnitude, then the sign: -0.5 s is "-0.500000" */
+	uint64_t mag = usec < 0 ? (uint64_t)0 - (uint64_t)usec : (uint64_t)usec;
 
-	if (frac < 0) {
-		frac += USEC_PER_SEC;
-		secs--;
-	}
-	sprintf(out, "%" PRId64 ".%06d", secs, (int)frac);
+	sprintf(out, "%s%" PRIu64 ".%06u", usec < 0 ? "-" : "", mag / 1000000u,
+		(unsigned)(mag % 1000000u));
 }
