@@ -132,8 +132,10 @@ timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d)
 	}
 	if (parse_fraction(&p, end, &frac) < 0 || p != end)
 		goto bad;
-	/* the same range as the calendar forms: up to 9999-12-31 */
-	if (secs * USEC_PER_SEC + frac > TIMEFMT_MAX_USEC)
+	/* the same range as the calendar forms: up to 9999-12-31 (compare the
+	 * seconds first: the product could overflow) */
+	if (secs > TIMEFMT_MAX_USEC / USEC_PER_SEC ||
+	    secs * USEC_PER_SEC + frac > TIMEFMT_MAX_USEC)
 		goto bad;
 	*usec = secs * USEC_PER_SEC + frac;
 	return 0;
