@@ -206,7 +206,7 @@ add_body(struct ctx *c, void *arg)
 	a->created = false;
 	if (events_validate_new(c->json, a->now_us, &ev, &err) < 0)
 		return reply_error(c, 400, err.code, "%s", err.msg);
-	if (events_store_add(c->db, &ev, &id, &c->diag) < 0)
+	if (events_store_add(c->db, c->arena, &ev, &id, &c->diag) < 0)
 		return -1;
 	reply_json_begin(c, 201);
 	jsonw_object_begin(&c->w);

@@ -50,9 +50,10 @@ struct events_filter {
 	int limit;               /* rows to read (the caller asks one more than a page) */
 };
 
-/* Inserts an event and its tags; *id gets the new id. */
-int events_store_add(struct db *db, const struct events_new *ev, int64_t *id,
-		     struct diag *d);
+/* Inserts an event and its tags (scratch memory from a); *id gets the
+ * new id.  Run it in a transaction: it is two statements. */
+int events_store_add(struct db *db, struct arena *a, const struct events_new *ev,
+		     int64_t *id, struct diag *d);
 /* Calls fn for the events matching f in id order, up to f->limit; fn
  * returning -1 stops early (not an error). */
 int events_store_list(struct db *db, const struct events_filter *f, events_event_fn fn,

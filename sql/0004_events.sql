@@ -5,10 +5,16 @@
 -- sent back to /remove_events parses to the same integer, so equality is
 -- exact (never a comparison of doubles).  stop_us is NULL while the event
 -- is open.  created_at is when the row was written (database clock, UTC).
+-- tags is the event's tags as given (distinct, in order) joined by the
+-- byte 0x1F, which no tag can hold: what lists print, read with the row
+-- instead of one event_tags lookup per event.  Tags never change after
+-- creation, so this copy cannot drift from event_tags, which is what the
+-- filters use.
 CREATE TABLE events (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   start_us BIGINT NOT NULL,
   stop_us BIGINT NULL,
+  tags MEDIUMBLOB NOT NULL,
   created_at DATETIME(6) NOT NULL,
   -- /remove_events by start, and `to=` (start < to)
   KEY events_start (start_us),

@@ -104,6 +104,8 @@ def test_add_compat_body(s):
     eq(rows, [["1650108997592079", "1650109000000000"]], "stored exactly")
     tags = s.mysql(f"SELECT tag FROM event_tags WHERE event_id = {j['_id']} ORDER BY pos")
     eq(tags, [[tag], ["b"]], "stored tags")
+    eq(s.scalar(f"SELECT REPLACE(tags, CHAR(31), '|') FROM events WHERE id = {j['_id']}"),
+       f"{tag}|b", "the copy listed")
 
 
 def test_add_defaults(s):
@@ -363,8 +365,8 @@ def test_list_default_limit_and_streaming(s):
     t = uniq()
     first = int(s.scalar("SELECT COALESCE(MAX(id), 0) FROM events")) + 1_000_000
     s.mysql(
-        "INSERT INTO events (id, start_us, stop_us, created_at) "
-        f"SELECT {first} + seq, seq * 1000001, NULL, NOW(6) FROM seq_1_to_1500;"
+        "INSERT INTO events (id, start_us, stop_us, tags, created_at) "
+        f"SELECT {first} + seq, seq * 1000001, NULL, '{t}', NOW(6) FROM seq_1_to_1500;"
         "INSERT INTO event_tags (event_id, tag, pos) "
         f"SELECT {first} + seq, '{t}', 0 FROM seq_1_to_1500;")
     r = list_events(s, f"?tag={t}")
@@ -736,8 +738,8 @@ def test_zz_purge_in_chunks(s):
     # more events than one purge batch (1,000), with tags
     first = int(s.scalar("SELECT COALESCE(MAX(id), 0) FROM events")) + 1_000_000
     s.mysql(
-        "INSERT INTO events (id, start_us, stop_us, created_at) "
-        f"SELECT {first} + seq, seq, NULL, NOW(6) FROM seq_1_to_2500;"
+        "INSERT INTO events (id, start_us, stop_us, tags, created_at) "
+        f"SELECT {first} + seq, seq, NULL, 'purge-me', NOW(6) FROM seq_1_to_2500;"
         "INSERT INTO event_tags (event_id, tag, pos) "
         f"SELECT {first} + seq, 'purge-me', 0 FROM seq_1_to_2500;")
     assert event_count(s, "1") >= 2500
