@@ -8,6 +8,7 @@
 #include "routes.h"
 #include "status.h"
 /* capability headers, one line each: logs, tags, events, kv, geo */
+#include "events.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -27,6 +28,13 @@ const struct route routes_table[] = {
 	/* tags (API.md §2) */
 
 	/* events (API.md §3) */
+	{"POST", "/add_event", events_http_add, AUTH_EVENTS_WRITE, ROUTE_JSON},
+	{"GET", "/list_events", events_http_list, AUTH_EVENTS_READ, 0},
+	{"POST", "/remove_events", events_http_remove, AUTH_EVENTS_WRITE | AUTH_EVENTS_ADMIN, ROUTE_JSON},
+	{"GET", "/events/tags", events_http_tags, AUTH_EVENTS_READ, 0},
+	{"GET", "/events/:id", events_http_get, AUTH_EVENTS_READ, 0},
+	{"DELETE", "/events/:id", events_http_delete, AUTH_EVENTS_WRITE, 0},
+	{"POST", "/events/:id/stop", events_http_stop, AUTH_EVENTS_WRITE, 0},
 
 	/* geo (API.md §4) */
 
@@ -58,4 +66,5 @@ routes_init(void)
 {
 	status_init();
 	/* capabilities: declare metrics and start-up state here */
+	events_init();
 }

@@ -55,6 +55,7 @@ static const struct config_key config_keys[] = {
 	/* tags */
 
 	/* events */
+	{"events.purge_batch", CONFIG_INT, "1000", 1, 100000, "events (with their tags) deleted per transaction by a purge"},
 
 	/* geo */
 
