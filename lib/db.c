@@ -309,7 +309,8 @@ db_prepare(struct db *db, struct db_query *q, struct diag *d)
 			c->buf = mem_alloc(c->cap);
 			st->res[i].buffer_type = MYSQL_TYPE_STRING;
 			st->res[i].buffer = c->buf;
-			st->res[i].buffer_length = c->cap;
+			/* one byte kept back for the terminating NUL */
+			st->res[i].buffer_length = c->cap - 1;
 			st->res[i].length = &c->len;
 			st->res[i].is_null = &c->is_null;
 			st->res[i].error = &c->error;
@@ -410,7 +411,7 @@ db_fetch(struct db_stmt *st, struct diag *d)
 			c->cap = c->len + 1;
 			c->buf = mem_realloc(c->buf, c->cap);
 			st->res[i].buffer = c->buf;
-			st->res[i].buffer_length = c->cap;
+			st->res[i].buffer_length = c->cap - 1;
 			if (mysql_stmt_fetch_column(st->stmt, &st->res[i], i, 0) != 0) {
 				set_stmt_error(st, d, "fetch column");
 				return -1;
@@ -426,7 +427,7 @@ db_fetch(struct db_stmt *st, struct diag *d)
 		struct db_col *c = &st->cols[i];
 
 		if (!c->is_null)
-			c->buf[c->len < c->cap ? c->len : c->cap - 1] = '\0';
+			c->buf[c->len] = '\0'; /* len < cap: the bind keeps a byte back */
 	}
 	return 1;
 }

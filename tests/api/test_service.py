@@ -23,3 +23,23 @@ def test_metrics_exposition(s):
     m = s.metrics()
     key = 'cairn_http_requests_total{method="GET",route="/healthz",status="200"}'
     assert m.get(key, 0) >= 1, key
+
+
+def test_migrate_twice_is_a_no_op(s):
+    """A second migrate finds every file applied with an unchanged checksum
+    (64-character values once lost their last byte on fetch)."""
+    import subprocess
+    ctl = [s.env["CAIRN_BUILD_DIR"] + "/bin/cairnctl", "--config", s.env["CAIRN_CONF"]]
+    out = subprocess.run(ctl + ["migrate"], capture_output=True, text=True, timeout=60)
+    eq(out.returncode, 0, f"migrate again: {out.stderr}")
+    out = subprocess.run(ctl + ["status"], capture_output=True, text=True, timeout=60)
+    eq(out.returncode, 0, f"status: {out.stdout} {out.stderr}")
+    assert "pending migrations: 0" in out.stdout, out.stdout
+
+
+def test_values_of_exactly_64_bytes_round_trip(s):
+    name = "n" * 64
+    r = s.post("/admin/api-keys", {"name": name, "scopes": ["kv:read"]}, key=s.admin_key)
+    eq(r.status, 201, "create")
+    listed = s.get("/admin/api-keys?limit=1000", key=s.admin_key).json()["keys"]
+    assert any(k["name"] == name for k in listed), "a 64-byte name came back whole"
