@@ -30,7 +30,9 @@ parse_positive(const char *s, size_t len, int64_t max, int64_t *out)
 			return false;
 		int64_t digit = s[i] - '0';
 
-		if (v > (max - digit) / 10)
+		/* v * 10 + digit <= max, without overflow (max - digit may be
+		 * negative, and C division truncates toward zero) */
+		if (digit > max || v > (max - digit) / 10)
 			return false;
 		v = v * 10 + digit;
 	}

@@ -146,6 +146,12 @@ START_TEST(test_limit)
 	ck_assert(tags_parse_limit("9223372036854775807", 19, INT64_MAX, &v) && v == INT64_MAX);
 	ck_assert(!tags_parse_limit("9223372036854775808", 19, INT64_MAX, &v));
 	ck_assert(!tags_parse_limit("5", 1, 0, &v));
+	/* small maxima (found by fuzz_tags: "3" passed with max 1) */
+	ck_assert(tags_parse_limit("1", 1, 1, &v) && v == 1);
+	ck_assert(!tags_parse_limit("3", 1, 1, &v));
+	ck_assert(!tags_parse_limit("10", 2, 9, &v));
+	ck_assert(tags_parse_limit("9", 1, 9, &v) && v == 9);
+	ck_assert(!tags_parse_limit("12", 2, 11, &v));
 }
 END_TEST
 
