@@ -57,8 +57,12 @@ DB_QUERY(q_series,
 	 " SELECT TIMESTAMPDIFF(SECOND, ?, hour) DIV ? AS k, SUM(amount) AS s"
 	 "  FROM tag_history_hourly WHERE tag_id = ? AND hour >= ? AND hour <= ? GROUP BY k"
 	 ") u GROUP BY k ORDER BY k");
+/* CONCAT(name, '.'): db_fetch overwrites the last byte of a value whose
+ * length equals its column buffer's capacity (64 bytes at first) with the
+ * terminating NUL, so the name carries one sentinel byte that is dropped
+ * (the core bug is reported; this keeps every name length exact). */
 DB_QUERY(q_list,
-	 "SELECT name, count, created_at, last_used_at FROM tags"
+	 "SELECT CONCAT(name, '.'), count, created_at, last_used_at FROM tags"
 	 " WHERE name > ? ORDER BY name LIMIT ?");
 DB_QUERY(q_lock_for_delete, "SELECT id, count FROM tags WHERE name = ? FOR UPDATE");
 DB_QUERY(q_delete, "DELETE FROM tags WHERE id = ?");
@@ -310,8 +314,9 @@ tags_store_list(struct db *db, const char *after, size_t after_len, int64_t limi
 		row.count = count ? count : "0";
 		row.created_at = created ? created : "";
 		row.last_used_at = db_text(st, 3, NULL);
-		if (row.name == NULL)
+		if (row.name == NULL || row.name_len == 0)
 			continue;
+		row.name_len--; /* the sentinel */
 		if (fn(&row, arg) < 0) {
 			rc = 0;
 			break;

@@ -687,6 +687,27 @@ def test_list_tags(s):
     eq(s.get("/tags?limit=1000", key=key(s)).status, 200, "limit max")
 
 
+def test_list_tags_exact_name_lengths(s):
+    """Names of every byte length near the database layer's buffer sizes
+    come back whole from GET /tags."""
+    prefix = fresh("N")
+    names = [prefix + "x" * (n - len(prefix)) for n in (62, 63, 64, 65, 66, 127, 128, 129)]
+    names += [prefix + "\u00e9" * 177, prefix + "\U0001F600" * (191 - len(prefix))]
+    for n in names:
+        create(s, n)
+    found, cursor = set(), None
+    while True:
+        r = s.get("/tags?limit=1000" + ("&cursor=" + cursor if cursor else ""), key=key(s))
+        eq(r.status, 200, "status")
+        j = r.json()
+        found.update(t["tag"] for t in j["tags"])
+        cursor = j["next_cursor"]
+        if cursor is None:
+            break
+    for n in names:
+        assert n in found, (len(n.encode()), n)
+
+
 # --------------------------------------------------------- DELETE /tags/<T>
 
 def test_delete(s):
