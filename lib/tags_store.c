@@ -25,42 +25,50 @@ DB_QUERY(q_create,
  * on neither server (MariaDB has RETURNING for INSERT and DELETE only).
  * When no row matched, expr was never evaluated and the insert id is
  * meaningless, so the affected-row count is checked first; with n >= 1
- * the row always changes, so "affected" is 1 for an existing tag. */
+ * the row always changes, so "affected" is 1 for an existing tag.
+ *
+ * The UPDATE is the transaction's last statement, after the history
+ * INSERT: the tag row's exclusive lock, which serialises every increment
+ * of a hot tag, is then held only from the UPDATE to the COMMIT. */
 DB_QUERY(q_increment,
 	 "UPDATE tags SET count = LAST_INSERT_ID(count + ?), last_used_at = NOW(6)"
-	 " WHERE name = ?");
-/* Runs after q_increment in the same transaction, which holds the tag
- * row's exclusive lock: the row cannot change or go away in between. */
+	 " WHERE id = ?");
 DB_QUERY(q_history_add,
-	 "INSERT INTO tag_history (tag_id, at, amount)"
-	 " SELECT id, NOW(6), ? FROM tags WHERE name = ?");
+	 "INSERT INTO tag_history (tag_id, at, amount) VALUES (?, NOW(6), ?)");
+DB_QUERY(q_history_undo, "DELETE FROM tag_history WHERE id = ?");
+DB_QUERY(q_lookup, "SELECT id FROM tags WHERE name = ?");
 DB_QUERY(q_get, "SELECT id, count FROM tags WHERE name = ?");
 DB_QUERY(q_history,
-	 "SELECT at, id, amount FROM tag_history"
+	 "SELECT at, id, amount FROM tag_history FORCE INDEX (tag_history_tag_at)"
 	 " WHERE tag_id = ? AND (at > ? OR (at = ? AND id > ?))"
 	 " ORDER BY at, id LIMIT ?");
+/* The history queries name their index: with ORDER BY ... LIMIT an
+ * optimizer may prefer tag_history_at for its order and walk every tag's
+ * rows.  tag_history_tag_at is (tag_id, at, id, amount): ordered as the
+ * pages need and covering, so no row is read from the clustered index. */
+
 /* The last row of a page and the one after it, if they exist. */
 DB_QUERY(q_history_page_end,
-	 "SELECT at, id FROM tag_history"
+	 "SELECT at, id FROM tag_history FORCE INDEX (tag_history_tag_at)"
 	 " WHERE tag_id = ? AND (at > ? OR (at = ? AND id > ?))"
 	 " ORDER BY at, id LIMIT 2 OFFSET ?");
-/* Bucket k of a row is the whole seconds from the series start divided by
- * the bucket length; both the series start and the bucket lengths are
- * whole seconds, so truncation equals floor for every row in range.
- * Each side is grouped first, so the derived table holds at most two rows
- * per bucket whatever the number of raw rows. */
+/* Bucket k of a row: whole seconds since the series start, divided by the
+ * bucket length.  The series start and the bucket lengths are whole
+ * seconds and TO_SECONDS() drops the fraction, so for every row in range
+ * this is floor((at - first) / size); integer arithmetic on TO_SECONDS
+ * (seconds since year 0, no time zone involved) costs about half of
+ * TIMESTAMPDIFF against a bound string.  Each side is grouped first, so
+ * the derived table holds at most two rows per bucket whatever the number
+ * of raw rows. */
 DB_QUERY(q_series,
 	 "SELECT k, SUM(s) FROM ("
-	 " SELECT TIMESTAMPDIFF(SECOND, ?, at) DIV ? AS k, SUM(amount) AS s"
-	 "  FROM tag_history WHERE tag_id = ? AND at >= ? AND at <= ? GROUP BY k"
+	 " SELECT (TO_SECONDS(at) - ?) DIV ? AS k, SUM(amount) AS s"
+	 "  FROM tag_history FORCE INDEX (tag_history_tag_at)"
+	 "  WHERE tag_id = ? AND at >= ? AND at <= ? GROUP BY k"
 	 " UNION ALL"
-	 " SELECT TIMESTAMPDIFF(SECOND, ?, hour) DIV ? AS k, SUM(amount) AS s"
+	 " SELECT (TO_SECONDS(hour) - ?) DIV ? AS k, SUM(amount) AS s"
 	 "  FROM tag_history_hourly WHERE tag_id = ? AND hour >= ? AND hour <= ? GROUP BY k"
 	 ") u GROUP BY k ORDER BY k");
-/* CONCAT(name, '.'): db_fetch overwrites the last byte of a value whose
- * length equals its column buffer's capacity (64 bytes at first) with the
- * terminating NUL, so the name carries one sentinel byte that is dropped
- * (the core bug is reported; this keeps every name length exact). */
 DB_QUERY(q_list,
 	 "SELECT CONCAT(name, '.'), count, created_at, last_used_at FROM tags"
 	 " WHERE name > ? ORDER BY name LIMIT ?");
@@ -118,38 +126,129 @@ tags_store_create(struct db *db, const char *name, size_t len, struct diag *d)
 	return 0;
 }
 
+/* Tag ids by name, per process: ids are never reused, so a cached id is
+ * either right or names a deleted tag, which the UPDATE then misses (the
+ * entry is dropped and the name looked up again).  Direct-mapped; a
+ * collision only costs a lookup. */
+#define TAGS_ID_CACHE_SLOTS 64
+
+static struct tags_id_slot {
+	int64_t id; /* 0: empty */
+	size_t len;
+	char name[TAGS_NAME_MAX * 4];
+} id_cache[TAGS_ID_CACHE_SLOTS];
+
+static struct tags_id_slot *
+id_slot(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return &id_cache[h % TAGS_ID_CACHE_SLOTS];
+}
+
+/* 0 with *id; 1 no such tag. */
+static int
+lookup_id(struct db *db, const char *name, size_t len, int64_t *id, bool *cached,
+	  struct diag *d)
+{
+	struct tags_id_slot *slot = id_slot(name, len);
+	struct db_stmt *st;
+	int rc;
+
+	if (slot->id != 0 && slot->len == len && memcmp(slot->name, name, len) == 0) {
+		*id = slot->id;
+		*cached = true;
+		return 0;
+	}
+	*cached = false;
+	st = db_prepare(db, &q_lookup, d);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 0, name, len);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1)
+		*id = db_int(st, 0);
+	db_release(st);
+	if (rc != 1)
+		return rc < 0 ? -1 : 1;
+	if (len <= sizeof slot->name) {
+		slot->id = *id;
+		slot->len = len;
+		memcpy(slot->name, name, len);
+	}
+	return 0;
+}
+
+static void
+forget_id(const char *name, size_t len)
+{
+	id_slot(name, len)->id = 0;
+}
+
+/* Removes the history row just written when the UPDATE did not happen:
+ * the caller may commit (a 404 or 412 answer is not a failure). */
+static int
+undo_history(struct db *db, uint64_t history_id, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_history_undo, d);
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, (int64_t)history_id);
+	return db_exec(st, d);
+}
+
 int
 tags_store_increment(struct db *db, const char *name, size_t len, int64_t n,
 		     uint64_t *count, struct diag *d)
 {
-	struct db_stmt *st = db_prepare(db, &q_increment, d);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct db_stmt *st;
+		uint64_t history_id;
+		int64_t id;
+		bool cached;
+		int rc = lookup_id(db, name, len, &id, &cached, d);
 
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 0, n);
-	db_bind_text(st, 1, name, len);
-	if (db_exec(st, d) < 0) {
-		if (d->code == TAGS_ER_DATA_OUT_OF_RANGE ||
-		    d->code == TAGS_ER_WARN_DATA_OUT_OF_RANGE)
-			d->code = DIAG_TOO_LARGE;
-		return -1;
+		if (rc != 0)
+			return rc;
+		st = db_prepare(db, &q_history_add, d);
+		if (st == NULL)
+			return -1;
+		db_bind_int(st, 0, id);
+		db_bind_int(st, 1, n);
+		if (db_exec(st, d) < 0)
+			return -1;
+		history_id = db_insert_id(st);
+		st = db_prepare(db, &q_increment, d);
+		if (st == NULL)
+			return -1;
+		db_bind_int(st, 0, n);
+		db_bind_int(st, 1, id);
+		if (db_exec(st, d) < 0) {
+			if (d->code != TAGS_ER_DATA_OUT_OF_RANGE &&
+			    d->code != TAGS_ER_WARN_DATA_OUT_OF_RANGE)
+				return -1;
+			if (undo_history(db, history_id, d) < 0)
+				return -1;
+			diag_set(d, DIAG_TOO_LARGE, "the counter would pass 2^64-1");
+			return -1;
+		}
+		if (db_affected(st) == 1) {
+			*count = db_insert_id(st);
+			return 0;
+		}
+		/* the tag is gone (deleted since it was looked up or cached) */
+		if (undo_history(db, history_id, d) < 0)
+			return -1;
+		forget_id(name, len);
+		if (!cached)
+			return 1;
 	}
-	if (db_affected(st) == 0)
-		return 1;
-	*count = db_insert_id(st);
-	st = db_prepare(db, &q_history_add, d);
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 0, n);
-	db_bind_text(st, 1, name, len);
-	if (db_exec(st, d) < 0)
-		return -1;
-	if (db_affected(st) != 1) {
-		diag_set(d, DIAG_INTERNAL, "history insert wrote %" PRIu64 " rows",
-			 db_affected(st));
-		return -1;
-	}
-	return 0;
+	return 1;
 }
 
 int
@@ -259,6 +358,8 @@ tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s,
 	struct db_stmt *st = db_prepare(db, &q_series, d);
 	char first[TIMEFMT_SQL_LEN + 1], last[TIMEFMT_SQL_LEN + 1];
 	int64_t size_seconds = s->size / 1000000;
+	/* TO_SECONDS('1970-01-01 00:00:00'); s->first is whole seconds */
+	int64_t first_seconds = s->first / 1000000 + INT64_C(62167219200);
 	int rc;
 
 	if (st == NULL)
@@ -268,7 +369,7 @@ tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s,
 	for (unsigned side = 0; side < 2; side++) {
 		unsigned b = side * 5;
 
-		db_bind_str(st, b, first);
+		db_bind_int(st, b, first_seconds);
 		db_bind_int(st, b + 1, size_seconds);
 		db_bind_int(st, b + 2, tag_id);
 		db_bind_str(st, b + 3, first);

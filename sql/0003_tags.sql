@@ -18,6 +18,8 @@ CREATE TABLE tags (
 
 -- Raw history: one row per /update, amount = its n.  Rows older than
 -- tags.history_days are folded into tag_history_hourly by the worker.
+-- tag_history_tag_at serves a tag's history in (at, id) order and covers
+-- amount, so /history pages and bucketed series are index-only scans;
 -- tag_history_at serves the rollup's scan in (at, id) order (InnoDB
 -- appends the primary key to every secondary index).
 CREATE TABLE tag_history (
@@ -25,7 +27,7 @@ CREATE TABLE tag_history (
   tag_id BIGINT UNSIGNED NOT NULL,
   at DATETIME(6) NOT NULL,
   amount INT UNSIGNED NOT NULL,
-  KEY tag_history_tag_at (tag_id, at),
+  KEY tag_history_tag_at (tag_id, at, id, amount),
   KEY tag_history_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

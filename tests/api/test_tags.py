@@ -727,6 +727,12 @@ def test_delete(s):
     r = s.request("DELETE", "/tags/" + q(tag), key=admin)
     eq(r.status, 404, "again")
     assert is_envelope(r), r
+    # pool workers that cached the tag's id must not write for it any more
+    raw_rows = s.scalar(f"SELECT COUNT(*) FROM tag_history WHERE tag_id = {tid}")
+    for _ in range(12):
+        text_is(call(s, "/update", tag), 404, "Tag does not exist!")
+    eq(s.scalar(f"SELECT COUNT(*) FROM tag_history WHERE tag_id = {tid}"), raw_rows,
+       "no history written for a deleted tag")
     # its history goes away in the background (or now, with cairnctl)
     ctl(s, "tags", "purge")
     eq(s.scalar(f"SELECT COUNT(*) FROM tag_history WHERE tag_id = {tid}"), "0", "raw rows")
@@ -736,6 +742,23 @@ def test_delete(s):
     create(s, tag)
     text_is(call(s, "/get", tag), 200, "0")
     text_is(call(s, "/history", tag), 404, "No Data Found!")
+    # and increments reach the new tag, whatever a pool worker cached
+    for i in range(1, 13):
+        text_is(call(s, "/update", tag), 200, str(i))
+    eq(history_rows(s, tag), 12, "history of the new tag")
+    eq(s.scalar(f"SELECT COUNT(*) FROM tag_history WHERE tag_id = {tid}"), "0", "old id")
+
+
+def test_delete_and_recreate_while_cached(s):
+    """Every pool worker caches the tag's id; after a delete and a new
+    /create the next increments must count on the new tag."""
+    admin = key(s, "tags:admin")
+    tag = fresh()
+    for round_ in range(3):
+        create(s, tag)
+        for i in range(1, 17):
+            text_is(call(s, "/update", tag), 200, str(i))
+        eq(s.request("DELETE", "/tags/" + tag, key=admin).status, 200, f"delete {round_}")
     # bad names
     eq(s.request("DELETE", "/tags/" + "x" * 192, key=admin).status, 412, "too long")
     eq(s.request("DELETE", "/tags/", key=admin).status, 404, "no name")
