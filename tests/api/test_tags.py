@@ -644,6 +644,22 @@ def test_rollup_boundary(s):
     eq(s.mysql(f"SELECT amount FROM tag_history_hourly WHERE tag_id = {tid}"), [["1"]], "rolled")
 
 
+def test_rollup_by_the_worker(s):
+    """The tags-rollup job of cairn-worker folds old rows when it is due
+    (made due at once here through its lease row)."""
+    tag = fresh()
+    create(s, tag)
+    tid = tag_id(s, tag)
+    s.mysql("INSERT INTO tag_history (tag_id, at, amount) VALUES"
+            f" ({tid}, NOW(6) - INTERVAL 40 DAY, 5), ({tid}, NOW(6) - INTERVAL 50 DAY, 6)")
+    s.mysql("UPDATE job_leases SET next_run_at = NOW(6) WHERE name = 'tags-rollup'")
+    s.wait_for(lambda: s.scalar(f"SELECT COUNT(*) FROM tag_history WHERE tag_id = {tid}") == "0",
+               timeout=120, interval=0.2, what="the worker's rollup")
+    eq(s.scalar(f"SELECT SUM(amount) FROM tag_history_hourly WHERE tag_id = {tid}"), "11",
+       "rolled up")
+    eq(s.scalar("SELECT failures FROM job_leases WHERE name = 'tags-rollup'"), "0", "failures")
+
+
 # ---------------------------------------------------------------- GET /tags
 
 def test_list_tags(s):
