@@ -790,7 +790,8 @@ def test_delete_purges_large_history(s):
             f" SELECT {tid}, NOW(6) - INTERVAL seq SECOND, 1 FROM seq_1_to_12000")
     eq(s.request("DELETE", "/tags/" + tag, key=admin).status, 200, "delete")
     out = ctl(s, "tags", "purge")
-    assert "deleted 12000 " in out, out
+    # (the worker's own tags-purge run may have done part of it already)
+    assert re.match(r"deleted \d+ history rows of deleted tags", out), out
     eq(s.scalar(f"SELECT COUNT(*) FROM tag_history WHERE tag_id = {tid}"), "0", "raw rows")
 
 
