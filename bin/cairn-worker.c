@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "log.h"
 /* capability headers for their jobs */
+#include "tags.h"
 
 static volatile sig_atomic_t stop;
 
@@ -29,6 +30,8 @@ static const struct job jobs[] = {
 	{"idempotency-expiry", 60, idem_expire_step},
 	/* logs */
 	/* tags */
+	{"tags-rollup", 300, tags_rollup_step},
+	{"tags-purge", 60, tags_purge_step},
 	/* events */
 	/* geo */
 	/* kv */

@@ -9,6 +9,7 @@
 #include "status.h"
 /* capability headers, one line each: logs, tags, events, kv, geo */
 #include "events.h"
+#include "tags.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -26,6 +27,16 @@ const struct route routes_table[] = {
 	/* logs (API.md §1) */
 
 	/* tags (API.md §2) */
+	{"GET", "/create", tags_http_create, AUTH_TAGS_WRITE, 0},
+	{"POST", "/create", tags_http_create, AUTH_TAGS_WRITE, 0},
+	{"GET", "/update", tags_http_update, AUTH_TAGS_WRITE, 0},
+	{"POST", "/update", tags_http_update, AUTH_TAGS_WRITE, 0},
+	{"GET", "/get", tags_http_get, AUTH_TAGS_READ, 0},
+	{"POST", "/get", tags_http_get, AUTH_TAGS_READ, 0},
+	{"GET", "/history", tags_http_history, AUTH_TAGS_READ, 0},
+	{"POST", "/history", tags_http_history, AUTH_TAGS_READ, 0},
+	{"GET", "/tags", tags_http_list, AUTH_TAGS_READ, 0},
+	{"DELETE", "/tags/:tag", tags_http_delete, AUTH_TAGS_ADMIN, 0},
 
 	/* events (API.md §3) */
 	{"POST", "/add_event", events_http_add, AUTH_EVENTS_WRITE, ROUTE_JSON},
@@ -67,4 +78,5 @@ routes_init(void)
 	status_init();
 	/* capabilities: declare metrics and start-up state here */
 	events_init();
+	tags_init();
 }

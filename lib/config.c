@@ -53,6 +53,10 @@ static const struct config_key config_keys[] = {
 	/* logs */
 
 	/* tags */
+	{"tags.history_days", CONFIG_INT, "30", 1, 36500,
+	 "raw tag history older than this many days is folded into hourly totals (kept forever) by cairn-worker"},
+	{"tags.rollup_batch", CONFIG_INT, "2000", 10, 100000,
+	 "raw tag history rows folded per rollup transaction"},
 
 	/* events */
 	{"events.purge_batch", CONFIG_INT, "1000", 1, 100000, "events (with their tags) deleted per transaction by a purge"},
