@@ -70,7 +70,7 @@ DB_QUERY(q_series,
 	 "  FROM tag_history_hourly WHERE tag_id = ? AND hour >= ? AND hour <= ? GROUP BY k"
 	 ") u GROUP BY k ORDER BY k");
 DB_QUERY(q_list,
-	 "SELECT CONCAT(name, '.'), count, created_at, last_used_at FROM tags"
+	 "SELECT name, count, created_at, last_used_at FROM tags"
 	 " WHERE name > ? ORDER BY name LIMIT ?");
 DB_QUERY(q_lock_for_delete, "SELECT id, count FROM tags WHERE name = ? FOR UPDATE");
 DB_QUERY(q_delete, "DELETE FROM tags WHERE id = ?");
@@ -417,7 +417,6 @@ tags_store_list(struct db *db, const char *after, size_t after_len, int64_t limi
 		row.last_used_at = db_text(st, 3, NULL);
 		if (row.name == NULL || row.name_len == 0)
 			continue;
-		row.name_len--; /* the sentinel */
 		if (fn(&row, arg) < 0) {
 			rc = 0;
 			break;
