@@ -119,6 +119,8 @@ apikeys_revoke(struct db *db, int64_t id, struct apikey *out, struct diag *d)
 	db_bind_int(st, 0, id);
 	if (db_exec(st, d) < 0)
 		return -1;
+	if (db_affected(st) > 0)
+		auth_invalidate();
 	return get_key(db, id, out, d);
 }
 

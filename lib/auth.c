@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "auth.h"
+#include "config.h"
+#include "metrics.h"
 
 static const char *const scope_names[] = {
 	"logs:write", "logs:read", "logs:admin",
@@ -176,17 +179,101 @@ DB_QUERY(q_resolve,
 	 "SELECT 's', id, IF(privileged, 'logs:write logs:read logs:admin', 'logs:write'), name"
 	 " FROM log_services WHERE key_hash = ? AND disabled_at IS NULL");
 
+/* ------------------------------------------------------------------ cache */
+
+#define AUTH_CACHE_SLOTS 256
+
+struct auth_cache_entry {
+	bool used;
+	bool found;
+	unsigned char hash[AUTH_HASH_BYTES];
+	struct auth a;
+	int64_t at_ms;
+	int64_t generation;
+};
+
+static struct auth_cache_entry auth_cache[AUTH_CACHE_SLOTS];
+static int metric_generation = -1;
+
+void
+auth_declare_metrics(void)
+{
+	metric_generation = metrics_counter("cairn_auth_invalidations_total", "",
+					    "Times the key caches of the pool were emptied (a key revoked or disabled).", 0);
+}
+
+void
+auth_invalidate(void)
+{
+	metrics_add(metric_generation, 1);
+	memset(auth_cache, 0, sizeof auth_cache);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct auth_cache_entry *
+cache_slot(const unsigned char hash[AUTH_HASH_BYTES])
+{
+	return &auth_cache[(hash[0] | hash[1] << 8) % AUTH_CACHE_SLOTS];
+}
+
+/* 0 or 1 (as auth_resolve) from a fresh entry; -1 when there is none. */
+static int
+cache_get(const unsigned char hash[AUTH_HASH_BYTES], struct auth *a)
+{
+	long long ttl = config_int("auth.cache_ms");
+	struct auth_cache_entry *e = cache_slot(hash);
+
+	if (ttl <= 0 || !e->used || memcmp(e->hash, hash, AUTH_HASH_BYTES) != 0)
+		return -1;
+	if (now_ms() - e->at_ms >= ttl || e->generation != metrics_value(metric_generation))
+		return -1;
+	if (!e->found)
+		return 1;
+	*a = e->a;
+	return 0;
+}
+
+static void
+cache_put(const unsigned char hash[AUTH_HASH_BYTES], bool found, const struct auth *a,
+	  int64_t generation)
+{
+	struct auth_cache_entry *e = cache_slot(hash);
+
+	if (config_int("auth.cache_ms") <= 0)
+		return;
+	e->used = true;
+	e->found = found;
+	memcpy(e->hash, hash, AUTH_HASH_BYTES);
+	if (found)
+		e->a = *a;
+	e->at_ms = now_ms();
+	e->generation = generation;
+}
+
 int
 auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
 	     struct diag *d)
 {
 	unsigned char hash[AUTH_HASH_BYTES];
 	struct db_stmt *st;
-	int rc;
+	int rc, cached;
+	/* read before the lookup: an invalidation during it makes the entry stale */
+	int64_t generation = metrics_value(metric_generation);
 
 	if (len > 256)
 		return 1;
 	auth_key_hash(key, len, hash);
+	cached = cache_get(hash, a);
+	if (cached >= 0)
+		return cached;
 	st = db_prepare(db, &q_resolve, d);
 	if (st == NULL)
 		return -1;
@@ -215,5 +302,6 @@ auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
 	db_release(st);
 	if (rc < 0)
 		return -1;
+	cache_put(hash, rc == 1, a, generation);
 	return rc == 1 ? 0 : 1;
 }

@@ -71,9 +71,19 @@ int auth_extract(const char *authorization, const char *x_api_key,
 		 const char **key, size_t *len);
 
 /* Looks the key up.  0: found and active (*a filled); 1: unknown, revoked
- * or disabled; -1: database error. */
+ * or disabled; -1: database error.
+ *
+ * Answers are cached in the process for auth.cache_ms (0 turns the cache
+ * off), so most requests cost no lookup.  auth_invalidate() empties every
+ * cache of the pool at once (a generation counter in the shared metrics
+ * region): call it after any change that revokes or disables a key.  A
+ * change made outside the pool (cairnctl, SQL, another host) is seen
+ * within auth.cache_ms. */
 int auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
 		 struct diag *d);
 void auth_anonymous(struct auth *a, uint32_t scopes);
+/* Declares the generation counter; call before metrics_init. */
+void auth_declare_metrics(void);
+void auth_invalidate(void);
 
 #endif

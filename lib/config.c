@@ -41,6 +41,7 @@ static const struct config_key config_keys[] = {
 	{"db.retry_after", CONFIG_INT, "5", 1, 3600, "Retry-After seconds sent with 503 when the database is unreachable"},
 	{"limits.max_body", CONFIG_INT, "8388608", 1024, 1073741824, "largest request body in bytes; larger gets 413"},
 	{"auth.anonymous_scopes", CONFIG_STR, "", 0, 0, "scopes granted to requests without a key, space-separated (default none)"},
+	{"auth.cache_ms", CONFIG_INT, "1000", 0, 60000, "how long a worker trusts a key lookup; revocations through the HTTP API apply at once, others (cairnctl, SQL, another host) within this time; 0 = look up every request"},
 	{"log.level", CONFIG_STR, "info", 0, 0, "error, warn, info or debug"},
 	{"log.file", CONFIG_STR, "", 0, 0, "append log lines to this file; empty = stderr"},
 	{"log.syslog", CONFIG_BOOL, "false", 0, 0, "log to syslog (facility daemon) instead"},

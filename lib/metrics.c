@@ -93,6 +93,16 @@ metrics_add(int id, int64_t delta)
 	__atomic_fetch_add(&mine[id], delta, __ATOMIC_RELAXED);
 }
 
+static int64_t sum(size_t word);
+
+int64_t
+metrics_value(int id)
+{
+	if (region == NULL || id < 0 || id >= ncounters)
+		return 0;
+	return sum((size_t)id);
+}
+
 void
 metrics_inflight(int delta)
 {

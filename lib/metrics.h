@@ -27,6 +27,8 @@ int metrics_init(size_t slots, const char *const *route_labels, size_t nroutes);
 void metrics_use_slot(size_t slot);
 
 void metrics_add(int id, int64_t delta);
+/* A counter's sum over every slot (0 before metrics_init). */
+int64_t metrics_value(int id);
 /* One finished request; route SIZE_MAX for a request that matched none. */
 void metrics_request(size_t route, int status, uint64_t usec);
 void metrics_inflight(int delta);

@@ -20,6 +20,7 @@ static int metric_db_reconnects = -1, metric_db_retries = -1;
 void
 server_declare_metrics(void)
 {
+	auth_declare_metrics();
 	metric_db_reconnects = metrics_counter("cairn_db_reconnects_total", "",
 					       "Database connections re-established after a loss.", 0);
 	metric_db_retries = metrics_counter("cairn_db_retries_total", "",

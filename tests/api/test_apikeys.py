@@ -160,3 +160,14 @@ def test_no_key_no_idempotency_row(s):
     r = s.post("/_debug/idempotent", {"n": 3}, key=s.admin_key)
     eq(r.status, 201, "no header")
     eq(int(s.scalar("SELECT COUNT(*) FROM idempotency_keys")), before, "nothing stored")
+
+
+def test_revocation_reaches_every_worker_cache_at_once(s):
+    kid, key = s.new_key(["admin"], name="cached")
+    # warm the key cache of every worker
+    for _ in range(10 * len(s.pool_workers())):
+        eq(s.get("/admin/api-keys?limit=1", key=key).status, 200, "warm")
+    eq(s.request("DELETE", f"/admin/api-keys/{kid}", key=s.admin_key).status, 200, "revoke")
+    statuses = {s.get("/admin/api-keys?limit=1", key=key).status
+                for _ in range(10 * len(s.pool_workers()))}
+    eq(statuses, {401}, "no worker still trusts the revoked key")
