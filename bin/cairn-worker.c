@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "log.h"
 /* capability headers for their jobs */
+#include "logs_store.h"
 
 static volatile sig_atomic_t stop;
 
@@ -28,6 +29,7 @@ on_signal(int sig)
 static const struct job jobs[] = {
 	{"idempotency-expiry", 60, idem_expire_step},
 	/* logs */
+	{"logs-retention", 60, logs_retention_step},
 	/* tags */
 	/* events */
 	/* geo */

@@ -8,6 +8,7 @@
 #include "routes.h"
 #include "status.h"
 /* capability headers, one line each: logs, tags, events, kv, geo */
+#include "logs.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -22,6 +23,19 @@ const struct route routes_table[] = {
 	{"POST", "/_debug/idempotent", status_debug_idempotent, 0, ROUTE_JSON | ROUTE_DEBUG},
 
 	/* logs (API.md §1) */
+	{"POST", "/intake", logs_http_intake, 0, ROUTE_SELF_AUTH},
+	{"POST", "/insert", logs_http_intake, 0, ROUTE_SELF_AUTH},
+	{"GET", "/query/service/:service", logs_http_query_service, AUTH_LOGS_READ, 0},
+	{"GET", "/query/service/:service/:date", logs_http_query_service, AUTH_LOGS_READ, 0},
+	{"GET", "/query/level/:level", logs_http_query_level, AUTH_LOGS_READ, 0},
+	{"GET", "/query/level/:level/:date", logs_http_query_level, AUTH_LOGS_READ, 0},
+	{"GET", "/query/date/:date", logs_http_query_date, AUTH_LOGS_READ, 0},
+	{"GET", "/logs", logs_http_search, AUTH_LOGS_READ, 0},
+	{"POST", "/purge/:service/:date", logs_http_purge, AUTH_LOGS_ADMIN, 0},
+	{"POST", "/services", logs_http_service_create, AUTH_LOGS_ADMIN, ROUTE_JSON},
+	{"GET", "/services", logs_http_service_list, AUTH_LOGS_ADMIN, 0},
+	{"POST", "/services/:name/rotate-key", logs_http_service_rotate, AUTH_LOGS_ADMIN, 0},
+	{"DELETE", "/services/:name", logs_http_service_disable, AUTH_LOGS_ADMIN, 0},
 
 	/* tags (API.md §2) */
 
@@ -57,4 +71,5 @@ routes_init(void)
 {
 	status_init();
 	/* capabilities: declare metrics and start-up state here */
+	logs_init();
 }
