@@ -311,14 +311,17 @@ logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 /* ================================================================ search */
 
 /* Six shapes: the index that serves the primary filter (service, level,
- * or time alone) in either order.  Every other filter is a residual
+ * or time alone) in either order.  The index is forced and log_records
+ * joined first (STRAIGHT_JOIN): otherwise the optimizer may start from
+ * the tiny log_services table and sort the whole range before LIMIT,
+ * which would neither stream nor stay bounded.  Every other filter is a residual
  * predicate with a neutral value when absent, so the statements stay
  * fixed.  Keyset: rows strictly after (cursor ts, cursor id) in the
  * chosen order; without a cursor the bound values make the condition
  * true (id > 0, or id < 2^63-1). */
 #define SEARCH_SELECT \
 	"SELECT r.id, s.name, r.level, r.ts, r.received_at, r.body FROM log_records r FORCE INDEX ("
-#define SEARCH_JOIN ") JOIN log_services s ON s.id = r.service_id WHERE "
+#define SEARCH_JOIN ") STRAIGHT_JOIN log_services s ON s.id = r.service_id WHERE "
 #define SEARCH_REST \
 	" r.ts >= ? AND r.ts <= ? AND r.level BETWEEN ? AND ?" \
 	" AND (? = '' OR INSTR(r.body, ?) > 0) AND "
@@ -411,15 +414,20 @@ logs_store_search(struct db *db, const struct logs_filter *f,
 
 /* A chunk is bounded by the (ts, id) of its last row, found with a plain
  * (non-locking) read; the DELETE then names its rows by that bound instead
- * of DELETE ... LIMIT, which is unsafe for statement-based replication. */
+ * of DELETE ... LIMIT, which is unsafe for statement-based replication.
+ * The DELETE is forced onto the (service_id, ts) index (the multi-table
+ * form takes index hints): on the ts index alone it would scan and lock
+ * every service's rows in the range, blocking their intake. */
 DB_QUERY(q_purge_count, "SELECT COUNT(*) FROM log_records WHERE service_id = ? AND ts < ?");
 DB_QUERY(q_purge_bound,
 	 "SELECT ts, id FROM log_records WHERE service_id = ? AND ts < ?"
 	 " ORDER BY ts, id LIMIT 1 OFFSET ?");
 DB_QUERY(q_purge_upto,
-	 "DELETE FROM log_records WHERE service_id = ? AND ts < ?"
-	 " AND ts <= ? AND (ts < ? OR id <= ?)");
-DB_QUERY(q_purge_rest, "DELETE FROM log_records WHERE service_id = ? AND ts < ?");
+	 "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
+	 " WHERE r.service_id = ? AND r.ts < ? AND r.ts <= ? AND (r.ts < ? OR r.id <= ?)");
+DB_QUERY(q_purge_rest,
+	 "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
+	 " WHERE r.service_id = ? AND r.ts < ?");
 
 /* Deletes one chunk; *n gets the rows deleted. */
 static int
