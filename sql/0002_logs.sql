@@ -79,16 +79,19 @@ BEGIN
   SELECT p_name AS name, v_key AS `key`;
 END;
 
--- CALL log_service_rotate_key('name') gives a service a new key (returned
--- once, as by log_service_create); the old key stops working at once.
+-- CALL log_service_rotate_key('name') gives an enabled service a new key
+-- (returned once, as by log_service_create); the old key stops working at
+-- once.  Like POST /services/<name>/rotate-key, a disabled service's key
+-- is not rotated.
 DROP PROCEDURE IF EXISTS log_service_rotate_key;
 CREATE PROCEDURE log_service_rotate_key(IN p_name VARCHAR(64))
 BEGIN
   DECLARE v_key CHAR(64) CHARACTER SET ascii;
   SET v_key = LOWER(HEX(RANDOM_BYTES(32)));
-  UPDATE log_services SET key_hash = UNHEX(SHA2(v_key, 256)) WHERE name = p_name;
+  UPDATE log_services SET key_hash = UNHEX(SHA2(v_key, 256))
+    WHERE name = p_name AND disabled_at IS NULL;
   IF ROW_COUNT() = 0 THEN
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no such service';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no such enabled service';
   END IF;
   SELECT p_name AS name, v_key AS `key`;
 END;

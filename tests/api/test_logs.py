@@ -614,11 +614,14 @@ def test_mysql_client_procedures_and_views(s):
     new = s.mysql(f"CALL log_service_rotate_key('{name}')")[0][1]
     eq(intake(s, key, [rec()]).status, 403, "old key")
     eq(intake(s, new, [rec()]).status, 200, "rotated key")
+    s.mysql(f"UPDATE log_services SET disabled_at = UTC_TIMESTAMP(6) WHERE name = '{name}'")
+    eq(intake(s, new, [rec()]).status, 403, "disabled by hand")
     for bad in (f"CALL log_service_create('{name}', FALSE, NULL, NULL)",
                 "CALL log_service_create('bad name', FALSE, NULL, NULL)",
                 f"CALL log_service_create('{uniq()}', FALSE, 'not json', NULL)",
                 f"CALL log_service_create('{uniq()}', FALSE, NULL, 0)",
-                "CALL log_service_rotate_key('no-such-service-x')"):
+                "CALL log_service_rotate_key('no-such-service-x')",
+                f"CALL log_service_rotate_key('{name}')"):
         try:
             s.mysql(bad)
         except RuntimeError:
