@@ -16,6 +16,7 @@
 #include "log.h"
 /* capability headers for their jobs */
 #include "tags.h"
+#include "logs_store.h"
 
 static volatile sig_atomic_t stop;
 
@@ -29,6 +30,7 @@ on_signal(int sig)
 static const struct job jobs[] = {
 	{"idempotency-expiry", 60, idem_expire_step},
 	/* logs */
+	{"logs-retention", 60, logs_retention_step},
 	/* tags */
 	{"tags-rollup", 300, tags_rollup_step},
 	{"tags-purge", 60, tags_purge_step},

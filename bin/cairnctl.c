@@ -23,6 +23,7 @@
 /* capability headers for their commands */
 #include "events_cli.h"
 #include "tags.h"
+#include "logs.h"
 
 static void
 usage(FILE *out)
@@ -189,6 +190,10 @@ main(int argc, char **argv)
 		rc = events_cli(db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "tags") == 0)
 		rc = tags_cli(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "service") == 0)
+		rc = logs_cli_service(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "purge") == 0)
+		rc = logs_cli_purge(db, argc - i - 1, argv + i + 1);
 	else {
 		usage(stderr);
 		rc = 2;

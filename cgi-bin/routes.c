@@ -10,6 +10,7 @@
 /* capability headers, one line each: logs, tags, events, kv, geo */
 #include "events.h"
 #include "tags.h"
+#include "logs.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -25,6 +26,19 @@ const struct route routes_table[] = {
 	{"GET", "/_debug/sleep", status_debug_sleep, 0, ROUTE_DEBUG},
 
 	/* logs (API.md §1) */
+	{"POST", "/intake", logs_http_intake, 0, ROUTE_SELF_AUTH},
+	{"POST", "/insert", logs_http_intake, 0, ROUTE_SELF_AUTH},
+	{"GET", "/query/service/:service", logs_http_query_service, AUTH_LOGS_READ, 0},
+	{"GET", "/query/service/:service/:date", logs_http_query_service, AUTH_LOGS_READ, 0},
+	{"GET", "/query/level/:level", logs_http_query_level, AUTH_LOGS_READ, 0},
+	{"GET", "/query/level/:level/:date", logs_http_query_level, AUTH_LOGS_READ, 0},
+	{"GET", "/query/date/:date", logs_http_query_date, AUTH_LOGS_READ, 0},
+	{"GET", "/logs", logs_http_search, AUTH_LOGS_READ, 0},
+	{"POST", "/purge/:service/:date", logs_http_purge, AUTH_LOGS_ADMIN, 0},
+	{"POST", "/services", logs_http_service_create, AUTH_LOGS_ADMIN, ROUTE_JSON},
+	{"GET", "/services", logs_http_service_list, AUTH_LOGS_ADMIN, 0},
+	{"POST", "/services/:name/rotate-key", logs_http_service_rotate, AUTH_LOGS_ADMIN, 0},
+	{"DELETE", "/services/:name", logs_http_service_disable, AUTH_LOGS_ADMIN, 0},
 
 	/* tags (API.md §2) */
 	{"GET", "/create", tags_http_create, AUTH_TAGS_WRITE, 0},
@@ -79,4 +93,5 @@ routes_init(void)
 	/* capabilities: declare metrics and start-up state here */
 	events_init();
 	tags_init();
+	logs_init();
 }

@@ -52,6 +52,9 @@ static const struct config_key config_keys[] = {
 	{"worker.lease_seconds", CONFIG_INT, "30", 2, 3600, "job lease; another host takes a job over after this"},
 
 	/* logs */
+	{"logs.max_body_bytes", CONFIG_INT, "65536", 1, 16777216, "largest log record body in bytes (/intake)"},
+	{"logs.max_batch", CONFIG_INT, "10000", 1, 100000, "most records in one /intake batch"},
+	{"logs.purge_batch", CONFIG_INT, "1000", 1, 100000, "records deleted per chunk by purge and retention (each chunk its own short statement)"},
 
 	/* tags */
 	{"tags.history_days", CONFIG_INT, "30", 1, 36500,

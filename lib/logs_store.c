@@ -1,0 +1,558 @@
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "logs_store.h"
+#include "mem.h"
+
+/* ================================================================ services */
+
+#define SERVICE_COLS \
+	"id, name, privileged, allowed_ips, COALESCE(retention_days, 0), created_at," \
+	" COALESCE(disabled_at, '')"
+
+DB_QUERY(q_service_get, "SELECT " SERVICE_COLS " FROM log_services WHERE name = ?");
+DB_QUERY(q_service_ips,
+	 "SELECT allowed_ips FROM log_services WHERE id = ? AND disabled_at IS NULL");
+DB_QUERY(q_service_insert,
+	 "INSERT INTO log_services (name, key_hash, privileged, allowed_ips, retention_days,"
+	 " created_at) VALUES (?, ?, ?, ?, ?, NOW(6))");
+DB_QUERY(q_service_rotate,
+	 "UPDATE log_services SET key_hash = ? WHERE name = ? AND disabled_at IS NULL");
+DB_QUERY(q_service_disable,
+	 "UPDATE log_services SET disabled_at = NOW(6) WHERE name = ? AND disabled_at IS NULL");
+DB_QUERY(q_service_list,
+	 "SELECT " SERVICE_COLS " FROM log_services WHERE id > ? ORDER BY id LIMIT ?");
+
+static void
+copy_col(struct db_stmt *st, unsigned i, char *out, size_t cap)
+{
+	const char *v = db_text(st, i, NULL);
+
+	snprintf(out, cap, "%s", v ? v : "");
+}
+
+static void
+row_to_service(struct db_stmt *st, struct logs_service *s)
+{
+	size_t len;
+	const char *ips = db_text(st, 3, &len);
+
+	s->id = db_int(st, 0);
+	copy_col(st, 1, s->name, sizeof s->name);
+	s->privileged = db_int(st, 2) != 0;
+	s->has_allowed_ips = ips != NULL;
+	if (ips != NULL && len < sizeof s->allowed_ips)
+		memcpy(s->allowed_ips, ips, len + 1);
+	else
+		snprintf(s->allowed_ips, sizeof s->allowed_ips, "%s", ips ? "invalid" : "");
+	s->retention_days = db_int(st, 4);
+	copy_col(st, 5, s->created_at, sizeof s->created_at);
+	copy_col(st, 6, s->disabled_at, sizeof s->disabled_at);
+}
+
+int
+logs_store_service_get(struct db *db, const char *name, size_t len,
+		       struct logs_service *out, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_service_get, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 0, name, len);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1)
+		row_to_service(st, out);
+	db_release(st);
+	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+int
+logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_service_ips, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, id);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1) {
+		size_t len;
+		const char *ips = db_text(st, 0, &len);
+
+		*set = ips != NULL;
+		if (ips != NULL && len < LOGS_ALLOWED_IPS_CAP)
+			memcpy(out, ips, len + 1);
+		else
+			snprintf(out, LOGS_ALLOWED_IPS_CAP, "%s", ips ? "invalid" : "");
+	}
+	db_release(st);
+	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+struct create_args {
+	const char *name;
+	size_t len;
+	bool privileged;
+	const char *allowed_ips;
+	int64_t retention_days;
+	const char *key;
+	struct logs_service *out;
+};
+
+static int
+create_txn(struct db *db, void *arg, struct diag *d)
+{
+	struct create_args *a = arg;
+	unsigned char hash[AUTH_HASH_BYTES];
+	struct db_stmt *st = db_prepare(db, &q_service_insert, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	auth_key_hash(a->key, AUTH_KEY_CHARS, hash);
+	db_bind_text(st, 0, a->name, a->len);
+	db_bind_text(st, 1, hash, sizeof hash);
+	db_bind_int(st, 2, a->privileged ? 1 : 0);
+	if (a->allowed_ips != NULL)
+		db_bind_str(st, 3, a->allowed_ips);
+	else
+		db_bind_null(st, 3);
+	if (a->retention_days > 0)
+		db_bind_int(st, 4, a->retention_days);
+	else
+		db_bind_null(st, 4);
+	if (db_exec(st, d) < 0)
+		return -1;
+	rc = logs_store_service_get(db, a->name, a->len, a->out, d);
+	if (rc == 1)
+		diag_set(d, DIAG_INTERNAL, "the new service vanished");
+	return rc == 0 ? 0 : -1;
+}
+
+int
+logs_store_service_create(struct db *db, const char *name, size_t len, bool privileged,
+			  const char *allowed_ips, int64_t retention_days,
+			  char key_out[AUTH_KEY_CHARS + 1], struct logs_service *out,
+			  struct diag *d)
+{
+	struct create_args a = {name, len, privileged, allowed_ips, retention_days, key_out, out};
+
+	if (auth_key_generate(key_out, d) < 0)
+		return -1;
+	if (db_txn(db, create_txn, &a, d) < 0)
+		return d->code == DB_ER_DUP_ENTRY ? 1 : -1;
+	return 0;
+}
+
+int
+logs_store_service_rotate(struct db *db, const char *name, size_t len,
+			  char key_out[AUTH_KEY_CHARS + 1], struct diag *d)
+{
+	unsigned char hash[AUTH_HASH_BYTES];
+	struct logs_service s;
+	struct db_stmt *st;
+	int rc;
+
+	if (auth_key_generate(key_out, d) < 0)
+		return -1;
+	auth_key_hash(key_out, AUTH_KEY_CHARS, hash);
+	st = db_prepare(db, &q_service_rotate, d);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 0, hash, sizeof hash);
+	db_bind_text(st, 1, name, len);
+	if (db_exec(st, d) < 0)
+		return -1;
+	if (db_affected(st) == 1)
+		return 0;
+	rc = logs_store_service_get(db, name, len, &s, d);
+	if (rc < 0)
+		return -1;
+	return rc == 1 ? 1 : 2;
+}
+
+int
+logs_store_service_disable(struct db *db, const char *name, size_t len,
+			   struct logs_service *out, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_service_disable, d);
+
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 0, name, len);
+	if (db_exec(st, d) < 0)
+		return -1;
+	return logs_store_service_get(db, name, len, out, d);
+}
+
+int
+logs_store_service_list(struct db *db, int64_t after_id, int limit,
+			int (*fn)(const struct logs_service *s, void *arg), void *arg,
+			struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_service_list, d);
+	struct logs_service *s;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, after_id);
+	db_bind_int(st, 1, limit);
+	if (db_execute(st, d) < 0)
+		return -1;
+	s = mem_alloc(sizeof *s);
+	while ((rc = db_fetch(st, d)) == 1) {
+		row_to_service(st, s);
+		if (fn(s, arg) < 0) {
+			rc = 0;
+			break;
+		}
+	}
+	mem_free(s);
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ================================================================ intake */
+
+/* The statement sizes: the largest first.  Any batch is a run of full
+ * LOGS_INSERT_MAX_ROWS statements and then at most one statement of each
+ * power of two below 1024, so a batch of n rows takes at most
+ * n / 1000 + 9 statements, and the common sizes (1, 1000) take one. */
+static const unsigned insert_sizes[] = {LOGS_INSERT_MAX_ROWS, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1};
+#define N_INSERT_SIZES (sizeof insert_sizes / sizeof insert_sizes[0])
+
+static struct db_query insert_q[N_INSERT_SIZES];
+
+/* The statement text for insert_sizes[k], built once per process from a
+ * constant template (every value is a placeholder). */
+static struct db_query *
+insert_query(size_t k)
+{
+	static const char head[] =
+		"INSERT INTO log_records (service_id, level, ts, received_at, body) VALUES ";
+	static const char row[] = "(?, ?, ?, NOW(6), ?)";
+
+	if (insert_q[k].sql == NULL) {
+		size_t n = insert_sizes[k];
+		size_t cap = sizeof head + n * sizeof row + 1;
+		char *sql = mem_alloc(cap), *p = sql;
+
+		memcpy(p, head, sizeof head - 1);
+		p += sizeof head - 1;
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0)
+				*p++ = ',';
+			memcpy(p, row, sizeof row - 1);
+			p += sizeof row - 1;
+		}
+		*p = '\0';
+		insert_q[k].sql = sql; /* lives as long as the process */
+		insert_q[k].slot = -1;
+	}
+	return &insert_q[k];
+}
+
+int
+logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
+		  const struct logs_batch *b, struct diag *d)
+{
+	char *ts = arena_alloc(a, b->n * (TIMEFMT_SQL_LEN + 1));
+	size_t i = 0;
+
+	for (size_t r = 0; r < b->n; r++)
+		timefmt_sql(b->records[r].ts, ts + r * (TIMEFMT_SQL_LEN + 1));
+	while (i < b->n) {
+		/* rows that fit the byte budget (at least one) */
+		size_t fit = 0, bytes = 0;
+
+		while (i + fit < b->n && fit < LOGS_INSERT_MAX_ROWS) {
+			bytes += b->records[i + fit].body_len + 64;
+			if (fit > 0 && bytes > LOGS_INSERT_MAX_BYTES)
+				break;
+			fit++;
+		}
+		size_t k = 0;
+
+		while (insert_sizes[k] > fit)
+			k++;
+		size_t n = insert_sizes[k];
+		struct db_stmt *st = db_prepare(db, insert_query(k), d);
+
+		if (st == NULL)
+			return -1;
+		for (size_t j = 0; j < n; j++) {
+			const struct logs_record *rec = &b->records[i + j];
+			unsigned p = (unsigned)(4 * j);
+
+			db_bind_int(st, p, service_id);
+			db_bind_int(st, p + 1, rec->level);
+			db_bind_text(st, p + 2, ts + (i + j) * (TIMEFMT_SQL_LEN + 1), TIMEFMT_SQL_LEN);
+			db_bind_text(st, p + 3, rec->body, rec->body_len);
+		}
+		if (db_exec(st, d) < 0)
+			return -1;
+		i += n;
+	}
+	return 0;
+}
+
+/* ================================================================ search */
+
+/* Six shapes: the index that serves the primary filter (service, level,
+ * or time alone) in either order.  The index is forced and log_records
+ * joined first (STRAIGHT_JOIN): otherwise the optimizer may start from
+ * the tiny log_services table and sort the whole range before LIMIT,
+ * which would neither stream nor stay bounded.  Every other filter is a residual
+ * predicate with a neutral value when absent, so the statements stay
+ * fixed.  Keyset: rows strictly after (cursor ts, cursor id) in the
+ * chosen order; without a cursor the bound values make the condition
+ * true (id > 0, or id < 2^63-1). */
+#define SEARCH_SELECT \
+	"SELECT r.id, s.name, r.level, r.ts, r.received_at, r.body FROM log_records r FORCE INDEX ("
+#define SEARCH_JOIN ") STRAIGHT_JOIN log_services s ON s.id = r.service_id WHERE "
+#define SEARCH_REST \
+	" r.ts >= ? AND r.ts <= ? AND r.level BETWEEN ? AND ?" \
+	" AND (? = '' OR INSTR(r.body, ?) > 0) AND "
+#define SEARCH_ASC "(r.ts > ? OR r.id > ?) ORDER BY r.ts, r.id LIMIT ?"
+#define SEARCH_DESC "(r.ts < ? OR r.id < ?) ORDER BY r.ts DESC, r.id DESC LIMIT ?"
+
+DB_QUERY(q_search_service_asc,
+	 SEARCH_SELECT "log_records_service_ts" SEARCH_JOIN "r.service_id = ? AND" SEARCH_REST SEARCH_ASC);
+DB_QUERY(q_search_service_desc,
+	 SEARCH_SELECT "log_records_service_ts" SEARCH_JOIN "r.service_id = ? AND" SEARCH_REST SEARCH_DESC);
+DB_QUERY(q_search_level_asc,
+	 SEARCH_SELECT "log_records_level_ts" SEARCH_JOIN "r.level = ? AND" SEARCH_REST SEARCH_ASC);
+DB_QUERY(q_search_level_desc,
+	 SEARCH_SELECT "log_records_level_ts" SEARCH_JOIN "r.level = ? AND" SEARCH_REST SEARCH_DESC);
+DB_QUERY(q_search_ts_asc, SEARCH_SELECT "log_records_ts" SEARCH_JOIN SEARCH_REST SEARCH_ASC);
+DB_QUERY(q_search_ts_desc, SEARCH_SELECT "log_records_ts" SEARCH_JOIN SEARCH_REST SEARCH_DESC);
+
+int
+logs_store_search(struct db *db, const struct logs_filter *f,
+		  int (*fn)(const struct logs_row *r, void *arg), void *arg, struct diag *d)
+{
+	struct db_query *q;
+	struct db_stmt *st;
+	struct logs_row row;
+	int64_t lo = f->from, hi = f->to;
+	char lo_text[TIMEFMT_SQL_LEN + 1], hi_text[TIMEFMT_SQL_LEN + 1], c_text[TIMEFMT_SQL_LEN + 1];
+	unsigned p = 0;
+	int rc;
+
+	/* the cursor narrows the time range, which the index serves */
+	if (f->has_cursor && !f->desc && f->cursor_ts > lo)
+		lo = f->cursor_ts;
+	if (f->has_cursor && f->desc && f->cursor_ts < hi)
+		hi = f->cursor_ts;
+	if (lo < LOGS_TIME_MIN)
+		lo = LOGS_TIME_MIN;
+	if (hi > LOGS_TIME_MAX)
+		hi = LOGS_TIME_MAX;
+	if (lo > hi || f->level_min > f->level_max || f->limit <= 0)
+		return 0;
+	timefmt_sql(lo, lo_text);
+	timefmt_sql(hi, hi_text);
+	timefmt_sql(f->has_cursor ? f->cursor_ts : f->desc ? hi : lo, c_text);
+
+	if (f->service_id > 0)
+		q = f->desc ? &q_search_service_desc : &q_search_service_asc;
+	else if (f->level_min == f->level_max)
+		q = f->desc ? &q_search_level_desc : &q_search_level_asc;
+	else
+		q = f->desc ? &q_search_ts_desc : &q_search_ts_asc;
+	st = db_prepare(db, q, d);
+	if (st == NULL)
+		return -1;
+	if (f->service_id > 0)
+		db_bind_int(st, p++, f->service_id);
+	else if (f->level_min == f->level_max)
+		db_bind_int(st, p++, f->level_min);
+	db_bind_str(st, p++, lo_text);
+	db_bind_str(st, p++, hi_text);
+	db_bind_int(st, p++, f->level_min);
+	db_bind_int(st, p++, f->level_max);
+	db_bind_text(st, p++, f->q ? f->q : "", f->q ? f->q_len : 0);
+	db_bind_text(st, p++, f->q ? f->q : "", f->q ? f->q_len : 0);
+	db_bind_str(st, p++, c_text);
+	db_bind_int(st, p++, f->has_cursor ? f->cursor_id : f->desc ? INT64_MAX : 0);
+	db_bind_int(st, p++, f->limit);
+	if (db_execute(st, d) < 0)
+		return -1;
+	while ((rc = db_fetch(st, d)) == 1) {
+		row.id = db_int(st, 0);
+		row.service = db_text(st, 1, NULL);
+		row.level = (int)db_int(st, 2);
+		row.ts = db_text(st, 3, NULL);
+		row.received_at = db_text(st, 4, NULL);
+		row.body = db_text(st, 5, &row.body_len);
+		if (row.service == NULL)
+			row.service = "";
+		if (row.body == NULL)
+			row.body = "";
+		if (fn(&row, arg) < 0) {
+			rc = 0;
+			break;
+		}
+	}
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ================================================================ purge */
+
+/* A chunk is bounded by the (ts, id) of its last row, found with a plain
+ * (non-locking) read; the DELETE then names its rows by that bound instead
+ * of DELETE ... LIMIT, which is unsafe for statement-based replication.
+ * The DELETE is forced onto the (service_id, ts) index (the multi-table
+ * form takes index hints): on the ts index alone it would scan and lock
+ * every service's rows in the range, blocking their intake. */
+DB_QUERY(q_purge_count, "SELECT COUNT(*) FROM log_records WHERE service_id = ? AND ts < ?");
+DB_QUERY(q_purge_bound,
+	 "SELECT ts, id FROM log_records WHERE service_id = ? AND ts < ?"
+	 " ORDER BY ts, id LIMIT 1 OFFSET ?");
+DB_QUERY(q_purge_upto,
+	 "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
+	 " WHERE r.service_id = ? AND r.ts < ? AND r.ts <= ? AND (r.ts < ? OR r.id <= ?)");
+DB_QUERY(q_purge_rest,
+	 "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
+	 " WHERE r.service_id = ? AND r.ts < ?");
+
+/* Deletes one chunk; *n gets the rows deleted. */
+static int
+purge_chunk(struct db *db, int64_t service_id, const char *before, int64_t chunk,
+	    int64_t *n, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_purge_bound, d);
+	char bound_ts[TIMEFMT_SQL_LEN + 1];
+	int64_t bound_id = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, service_id);
+	db_bind_str(st, 1, before);
+	db_bind_int(st, 2, chunk - 1);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1) {
+		copy_col(st, 0, bound_ts, sizeof bound_ts);
+		bound_id = db_int(st, 1);
+	}
+	db_release(st);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		st = db_prepare(db, &q_purge_upto, d);
+		if (st == NULL)
+			return -1;
+		db_bind_int(st, 0, service_id);
+		db_bind_str(st, 1, before);
+		db_bind_str(st, 2, bound_ts);
+		db_bind_str(st, 3, bound_ts);
+		db_bind_int(st, 4, bound_id);
+	} else {
+		/* fewer than a chunk left */
+		st = db_prepare(db, &q_purge_rest, d);
+		if (st == NULL)
+			return -1;
+		db_bind_int(st, 0, service_id);
+		db_bind_str(st, 1, before);
+	}
+	if (db_exec(st, d) < 0)
+		return -1;
+	*n = (int64_t)db_affected(st);
+	return 0;
+}
+
+int
+logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry_run,
+		 int64_t *deleted, struct diag *d)
+{
+	char before_text[TIMEFMT_SQL_LEN + 1];
+	int64_t chunk = config_int("logs.purge_batch"), n;
+
+	*deleted = 0;
+	timefmt_sql(before, before_text);
+	if (dry_run) {
+		struct db_stmt *st = db_prepare(db, &q_purge_count, d);
+		int rc;
+
+		if (st == NULL)
+			return -1;
+		db_bind_int(st, 0, service_id);
+		db_bind_str(st, 1, before_text);
+		if (db_execute(st, d) < 0)
+			return -1;
+		rc = db_fetch(st, d);
+		if (rc == 1)
+			*deleted = db_int(st, 0);
+		db_release(st);
+		return rc < 0 ? -1 : 0;
+	}
+	do {
+		if (purge_chunk(db, service_id, before_text, chunk, &n, d) < 0)
+			return -1;
+		*deleted += n;
+	} while (n >= chunk);
+	return 0;
+}
+
+/* ================================================================ retention */
+
+DB_QUERY(q_retention_next,
+	 "SELECT id, NOW(6) - INTERVAL retention_days DAY FROM log_services"
+	 " WHERE retention_days IS NOT NULL AND id > ? ORDER BY id LIMIT 1");
+
+/* The service the job is working on; process-local, so a job taken over
+ * by another worker simply starts again from the first service. */
+static int64_t retention_cursor;
+
+int
+logs_retention_step(struct db *db, int *more, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_retention_next, d);
+	char cutoff[TIMEFMT_SQL_LEN + 1];
+	int64_t id = 0, n, chunk = config_int("logs.purge_batch");
+	int rc;
+
+	*more = 0;
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, retention_cursor);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1) {
+		id = db_int(st, 0);
+		copy_col(st, 1, cutoff, sizeof cutoff);
+	}
+	db_release(st);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		retention_cursor = 0; /* every service done: the next run starts over */
+		return 0;
+	}
+	if (purge_chunk(db, id, cutoff, chunk, &n, d) < 0)
+		return -1;
+	if (n > 0)
+		log_info("retention: deleted %lld records of service %lld", (long long)n,
+			 (long long)id);
+	if (n < chunk)
+		retention_cursor = id; /* this service is done; next one */
+	*more = 1;
+	return 0;
+}
