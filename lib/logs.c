@@ -172,6 +172,10 @@ logs_http_intake(struct ctx *c)
 	char msg[256];
 	int rc;
 
+	/* 0. over limits.max_body: the compat 413 (the route has ROUTE_OWN_413) */
+	if (c->body_too_large)
+		return compat(c, 413, "Request body too large");
+
 	/* 1. JSON: a non-JSON content type or body is the compat 400, not 415 */
 	if (!ctx_is_json(c) ||
 	    json_parse(c->arena, h->body ? h->body : "", h->body_len, &root, &c->diag) < 0)

@@ -174,8 +174,10 @@ logs_store_service_rotate(struct db *db, const char *name, size_t len,
 	db_bind_text(st, 1, name, len);
 	if (db_exec(st, d) < 0)
 		return -1;
-	if (db_affected(st) == 1)
+	if (db_affected(st) == 1) {
+		auth_invalidate(); /* the old key stops working at once */
 		return 0;
+	}
 	rc = logs_store_service_get(db, name, len, &s, d);
 	if (rc < 0)
 		return -1;
@@ -193,6 +195,8 @@ logs_store_service_disable(struct db *db, const char *name, size_t len,
 	db_bind_text(st, 0, name, len);
 	if (db_exec(st, d) < 0)
 		return -1;
+	if (db_affected(st) > 0)
+		auth_invalidate(); /* its key stops working at once */
 	return logs_store_service_get(db, name, len, out, d);
 }
 

@@ -28,6 +28,8 @@ enum route_flags {
 	ROUTE_JSON = 0x1,       /* the body must be JSON (415 otherwise); parsed into ctx->json */
 	ROUTE_SELF_AUTH = 0x2,  /* the handler authenticates (compat routes) */
 	ROUTE_DEBUG = 0x4,      /* only served with debug.routes = true */
+	ROUTE_OWN_413 = 0x8,    /* the handler answers a body over limits.max_body
+				 * itself (ctx->body_too_large; compat bodies) */
 };
 
 struct route {

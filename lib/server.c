@@ -311,15 +311,19 @@ run(struct ctx *c)
 	}
 	if (method_takes_body(h->method) &&
 	    http_read_body(h, c->arena, s->max_body, &c->diag) < 0) {
-		if (c->diag.code == DIAG_TOO_LARGE)
+		if (c->diag.code == DIAG_TOO_LARGE && (c->match.route->flags & ROUTE_OWN_413)) {
+			c->body_too_large = true;
+		} else if (c->diag.code == DIAG_TOO_LARGE) {
 			reply_error(c, 413, "too_large", "%s", c->diag.msg);
-		else
+			return;
+		} else {
 			reply_error(c, 400, "bad_body", "%s", c->diag.msg);
-		return;
+			return;
+		}
 	}
 	if (authenticate(c) < 0)
 		return;
-	if (c->match.route->flags & ROUTE_JSON) {
+	if ((c->match.route->flags & ROUTE_JSON) && !c->body_too_large) {
 		if (!ctx_is_json(c)) {
 			reply_error(c, 415, "unsupported_media_type",
 				    "the body must be application/json (charset utf-8)");

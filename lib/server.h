@@ -48,6 +48,7 @@ struct ctx {
 	struct query query;
 	struct auth auth;
 	json_object *json;      /* the parsed body on ROUTE_JSON routes */
+	bool body_too_large;    /* ROUTE_OWN_413: the body was over the limit (not read) */
 	struct jsonw w;         /* writes into the response */
 	struct diag diag;       /* why a handler returned -1 */
 };

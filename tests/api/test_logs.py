@@ -221,6 +221,7 @@ def test_request_too_large(s):
     assert len(body) > 8 * 1024 * 1024
     r = s.post("/intake", body, content_type="application/json")
     eq(r.status, 413, "status")
+    eq(r.json(), {"code": 413, "message": "Request body too large"}, "compat body")
 
 
 def test_batch_of_10000_accepted_10001_rejected(s):
