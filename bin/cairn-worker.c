@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "log.h"
 /* capability headers for their jobs */
+#include "kv.h"
 
 static volatile sig_atomic_t stop;
 
@@ -32,6 +33,8 @@ static const struct job jobs[] = {
 	/* events */
 	/* geo */
 	/* kv */
+	{"kv-expiry", 5, kv_sweep_step},
+	{"kv-count", 15, kv_count_step},
 };
 
 static void

@@ -22,6 +22,7 @@
 #include "text.h"
 /* capability headers for their commands */
 #include "events_cli.h"
+#include "kv.h"
 
 static void
 usage(FILE *out)
@@ -186,6 +187,8 @@ main(int argc, char **argv)
 	/* capability commands: logs (service, purge), events (event), geo (geo) */
 	else if (strcmp(argv[i], "event") == 0)
 		rc = events_cli(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "kv") == 0)
+		rc = kv_cli(db, argc - i - 1, argv + i + 1);
 	else {
 		usage(stderr);
 		rc = 2;

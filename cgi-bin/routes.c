@@ -9,6 +9,7 @@
 #include "status.h"
 /* capability headers, one line each: logs, tags, events, kv, geo */
 #include "events.h"
+#include "kv.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -39,6 +40,13 @@ const struct route routes_table[] = {
 	/* geo (API.md §4) */
 
 	/* kv (API.md §5) */
+	{"PUT", "/keys", kv_http_put_compat, AUTH_KV_WRITE, 0},
+	{"GET", "/keys", kv_http_list, AUTH_KV_READ, 0},
+	{"HEAD", "/keys", kv_http_head_list, AUTH_KV_READ, 0},
+	{"DELETE", "/keys", kv_http_clear, AUTH_KV_ADMIN, 0},
+	{"GET", "/keys/:key", kv_http_get, AUTH_KV_READ, 0},
+	{"PUT", "/keys/:key", kv_http_put, AUTH_KV_WRITE, 0},
+	{"DELETE", "/keys/:key", kv_http_delete, AUTH_KV_WRITE, 0},
 };
 
 const size_t routes_count = sizeof routes_table / sizeof routes_table[0];
@@ -67,4 +75,5 @@ routes_init(void)
 	status_init();
 	/* capabilities: declare metrics and start-up state here */
 	events_init();
+	kv_init();
 }
