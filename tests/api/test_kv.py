@@ -601,6 +601,9 @@ def test_raw_paths_never_reach_delete_all(s):
         assert is_envelope(r), f"DELETE {path}: {r!r}"
     check_error(s.request("DELETE", "/keys/", key=admin), 404, "not_found")
     check_error(s.request("DELETE", "/keys/%2e", key=admin), 400, "bad_key")
+    # nor do the other methods fall back from the item route to /keys
+    check_error(s.request("GET", "/keys/", key=admin), 404, "not_found")
+    check_error(s.request("PUT", "/keys/", key=admin, body=b"x"), 404, "not_found")
     eq(get(s, "survivor").json(), {"survivor": "1"}, "nothing was deleted")
 
 
