@@ -9,9 +9,11 @@
 # Without CAIRN_URL it starts a private stack (tests/tools/stack, under
 # $CAIRN_BUILD_DIR/tests/tmp) and stops it at the end; with CAIRN_URL and
 # CAIRN_ADMIN_KEY (or a key holding kv:read kv:write) it benchmarks that
-# stack.  Needs wrk.  Webdis runs only when `webdis` and `redis-server` are
-# installed (Debian: apt-get install webdis redis-server); otherwise it says
-# so and skips it.  Numbers mean something only on a quiet machine.
+# stack.  CAIRN_WORKERS sets the pool size of a stack it starts (the
+# stack's default is 4).  Needs wrk.  Webdis runs only when `webdis` and
+# `redis-server` are installed (Debian: apt-get install webdis
+# redis-server); otherwise it says so and skips it.  Numbers mean
+# something only on a quiet machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +28,7 @@ while getopts "d:c:t:h" opt; do
 	d) duration=$OPTARG ;;
 	c) conns=$OPTARG ;;
 	t) threads=$OPTARG ;;
-	*) sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	*) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 2 ;;
 	esac
 done
 
