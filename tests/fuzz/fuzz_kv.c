@@ -15,30 +15,13 @@
  *     version names a tag that is in the header;
  *   - kv_query_escape writes only unreserved bytes and %XX, and decodes
  *     back to the input.
- * Self-contained (no fuzz_common.h needed), deterministic, no I/O. */
+ * Deterministic, no I/O. */
 #include "autoconfig.h"
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "arena.h"
+#include "fuzz_common.h"
 #include "kv_pattern.h"
 #include "text.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define KV_FUZZ_CHECK(cond, ...)                                                \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			fprintf(stderr, "\nKV_FUZZ_CHECK failed at %s:%d: %s\n  ", \
-				__FILE__, __LINE__, #cond);                     \
-			fprintf(stderr, __VA_ARGS__);                           \
-			fputc('\n', stderr);                                    \
-			abort();                                                \
-		}                                                               \
-	} while (0)
 
 static struct arena *arena;
 
@@ -52,27 +35,31 @@ check_filter(const char *pat, size_t plen, const char *key, size_t klen)
 
 	d.code = 0;
 	if (kv_filter_compile(arena, pat, plen, &f, &d) < 0) {
-		KV_FUZZ_CHECK(!valid_pat, "a valid pattern was rejected: %s", d.msg);
-		KV_FUZZ_CHECK(d.code == DIAG_INVALID, "failed with code %d", d.code);
+		FUZZ_CHECK(!valid_pat, "a valid pattern was rejected: %s", d.msg);
+		FUZZ_CHECK(d.code == DIAG_INVALID, "failed with code %d", d.code);
 		return;
 	}
-	KV_FUZZ_CHECK(valid_pat, "an invalid pattern was accepted");
-	KV_FUZZ_CHECK(f.like_len <= 2 * plen && strlen(f.like) == f.like_len, "like length");
-	KV_FUZZ_CHECK(f.prefix_len >= 1 && f.prefix[f.prefix_len - 1] == '%', "prefix ends in %%");
-	KV_FUZZ_CHECK(f.per_char == (memchr(pat, '$', plen) != NULL), "per_char iff '$'");
+	FUZZ_CHECK(valid_pat, "an invalid pattern was accepted");
+	FUZZ_CHECK(f.like_len <= 2 * plen && strlen(f.like) == f.like_len, "like length");
+	FUZZ_CHECK(f.prefix_len >= 1 && f.prefix[f.prefix_len - 1] == '%', "prefix ends in %%");
+	FUZZ_CHECK(f.per_char == (memchr(pat, '$', plen) != NULL), "per_char iff '$'");
 	if (!text_valid_utf8(key, klen) || text_has_control(key, klen))
 		return; /* not a key the store holds */
 	bool g = kv_glob_match(pat, plen, key, klen);
 	bool l = kv_like_match(f.like, f.like_len, key, klen, f.per_char);
 
-	KV_FUZZ_CHECK(g == l, "glob %d but LIKE %d (like '%s')", g, l, f.like);
+	if (g != l) {
+		fuzz_dump("pattern", pat, plen);
+		fuzz_dump("key", key, klen);
+		FUZZ_CHECK(0, "glob %d but LIKE %d (like '%s')", g, l, f.like);
+	}
 	if (!f.per_char) {
 		bool lc = kv_like_match(f.like, f.like_len, key, klen, true);
 
-		KV_FUZZ_CHECK(lc == g, "byte and character LIKE disagree (like '%s')", f.like);
+		FUZZ_CHECK(lc == g, "byte and character LIKE disagree (like '%s')", f.like);
 	}
 	if (g)
-		KV_FUZZ_CHECK(kv_like_match(f.prefix, f.prefix_len, key, klen, false),
+		FUZZ_CHECK(kv_like_match(f.prefix, f.prefix_len, key, klen, false),
 			      "the prefix '%s' rejects a matching key", f.prefix);
 }
 
@@ -83,28 +70,28 @@ check_key_ttl(const char *s, size_t len)
 	int64_t ttl = 0;
 
 	if (e == KV_KEY_OK)
-		KV_FUZZ_CHECK(len >= 1 && len <= KV_KEY_MAX && text_valid_utf8(s, len) &&
+		FUZZ_CHECK(len >= 1 && len <= KV_KEY_MAX && text_valid_utf8(s, len) &&
 				      !text_has_control(s, len) &&
 				      !(len == 1 && s[0] == '.') &&
 				      !(len == 2 && s[0] == '.' && s[1] == '.'),
 			      "accepted a bad key of %zu bytes", len);
-	KV_FUZZ_CHECK(kv_key_error_text(e) != NULL, "no text");
+	FUZZ_CHECK(kv_key_error_text(e) != NULL, "no text");
 	if (kv_ttl_parse(s, len, &ttl)) {
 		int64_t v = 0;
 
-		KV_FUZZ_CHECK(ttl >= 1 && ttl <= KV_TTL_MAX, "ttl %lld", (long long)ttl);
+		FUZZ_CHECK(ttl >= 1 && ttl <= KV_TTL_MAX, "ttl %lld", (long long)ttl);
 		for (size_t i = 0; i < len; i++) {
-			KV_FUZZ_CHECK(s[i] >= '0' && s[i] <= '9', "non-digit in a TTL");
+			FUZZ_CHECK(s[i] >= '0' && s[i] <= '9', "non-digit in a TTL");
 			v = v * 10 + (s[i] - '0');
 		}
-		KV_FUZZ_CHECK(v == ttl, "value %lld != %lld", (long long)v, (long long)ttl);
+		FUZZ_CHECK(v == ttl, "value %lld != %lld", (long long)v, (long long)ttl);
 	}
 	(void)kv_content_type_valid(s, len);
 	(void)kv_flag_parse(s, len);
 	int lim;
 
 	if (kv_limit_parse(s, len, KV_LIST_MAX, &lim))
-		KV_FUZZ_CHECK(lim >= 1 && lim <= KV_LIST_MAX, "limit %d", lim);
+		FUZZ_CHECK(lim >= 1 && lim <= KV_LIST_MAX, "limit %d", lim);
 }
 
 static void
@@ -116,12 +103,12 @@ check_etags(const char *s, size_t len)
 
 	if (kv_etag_parse(s, len, &v)) {
 		kv_etag_format(v, e);
-		KV_FUZZ_CHECK(len == KV_ETAG_LEN && memcmp(e, s, len) == 0, "etag round trip");
+		FUZZ_CHECK(len == KV_ETAG_LEN && memcmp(e, s, len) == 0, "etag round trip");
 	}
 	if (kv_if_match_parse(h, &v) == KV_COND_VERSION) {
 		kv_etag_format(v, e);
-		KV_FUZZ_CHECK(strstr(h, e) != NULL, "If-Match version %s not in the header", e);
-		KV_FUZZ_CHECK(kv_if_none_match_hit(h, v), "If-None-Match misses a listed tag");
+		FUZZ_CHECK(strstr(h, e) != NULL, "If-Match version %s not in the header", e);
+		FUZZ_CHECK(kv_if_none_match_hit(h, v), "If-None-Match misses a listed tag");
 	}
 	(void)kv_if_none_match_parse(h);
 }
@@ -137,12 +124,12 @@ check_escape(const char *s, size_t len)
 	for (size_t i = 0; i < elen; i++) {
 		char c = enc[i];
 
-		KV_FUZZ_CHECK((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		FUZZ_CHECK((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 				      (c >= '0' && c <= '9') || strchr("-._~%", c) != NULL,
 			      "escaped output holds '%c'", c);
 	}
 	n = text_pct_decode(enc, elen, dec, false);
-	KV_FUZZ_CHECK(n == (long)len && memcmp(dec, s, len) == 0, "escape does not decode back");
+	FUZZ_CHECK(n == (long)len && memcmp(dec, s, len) == 0, "escape does not decode back");
 }
 
 int
@@ -155,6 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (arena == NULL)
 		arena = arena_new(4096);
+	fuzz_quiet_logs();
 	if (nul != NULL) {
 		plen = (size_t)(nul - text);
 		key = nul + 1;
