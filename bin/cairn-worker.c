@@ -17,6 +17,7 @@
 /* capability headers for their jobs */
 #include "tags.h"
 #include "logs_store.h"
+#include "kv.h"
 
 static volatile sig_atomic_t stop;
 
@@ -37,6 +38,8 @@ static const struct job jobs[] = {
 	/* events */
 	/* geo */
 	/* kv */
+	{"kv-expiry", 5, kv_sweep_step},
+	{"kv-count", 15, kv_count_step},
 };
 
 static void

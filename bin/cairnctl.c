@@ -24,6 +24,7 @@
 #include "events_cli.h"
 #include "tags.h"
 #include "logs.h"
+#include "kv.h"
 
 static void
 usage(FILE *out)
@@ -194,6 +195,8 @@ main(int argc, char **argv)
 		rc = logs_cli_service(db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "purge") == 0)
 		rc = logs_cli_purge(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "kv") == 0)
+		rc = kv_cli(db, argc - i - 1, argv + i + 1);
 	else {
 		usage(stderr);
 		rc = 2;

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "tags.h"
 #include "logs.h"
+#include "kv.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -64,6 +65,13 @@ const struct route routes_table[] = {
 	/* geo (API.md §4) */
 
 	/* kv (API.md §5) */
+	{"PUT", "/keys", kv_http_put_compat, AUTH_KV_WRITE, 0},
+	{"GET", "/keys", kv_http_list, AUTH_KV_READ, 0},
+	{"HEAD", "/keys", kv_http_head_list, AUTH_KV_READ, 0},
+	{"DELETE", "/keys", kv_http_clear, AUTH_KV_ADMIN, 0},
+	{"GET", "/keys/:key", kv_http_get, AUTH_KV_READ, 0},
+	{"PUT", "/keys/:key", kv_http_put, AUTH_KV_WRITE, 0},
+	{"DELETE", "/keys/:key", kv_http_delete, AUTH_KV_WRITE, 0},
 };
 
 const size_t routes_count = sizeof routes_table / sizeof routes_table[0];
@@ -94,4 +102,5 @@ routes_init(void)
 	events_init();
 	tags_init();
 	logs_init();
+	kv_init();
 }

@@ -68,6 +68,9 @@ static const struct config_key config_keys[] = {
 	/* geo */
 
 	/* kv */
+	{"kv.max_value", CONFIG_INT, "1048576", 1, 16777215, "largest value in bytes (PUT /keys/<key> body or query value); larger gets 413"},
+	{"kv.sweep_batch", CONFIG_INT, "1000", 1, 100000, "expired keys cairn-worker deletes per transaction"},
+	{"kv.clear_batch", CONFIG_INT, "1000", 1, 100000, "keys DELETE /keys deletes per statement"},
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
