@@ -2,8 +2,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 
 #include "config.h"
 #include "cursor.h"
@@ -12,6 +10,7 @@
 #include "kv_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -43,19 +42,6 @@ static const char *const op_labels[KV_NOPS] = {
 };
 
 static int op_ids[KV_NOPS];
-static int metric_keys = -1, metric_expired = -1;
-
-/* Pool-wide state for publishing the database-held values into the
- * shared metrics region: the region only adds deltas to per-process
- * slots, so `published` remembers what the slots sum to and a publisher
- * adds (new - old) after exchanging it.  Mapped before the fork. */
-struct kv_shared {
-	int64_t last_refresh;       /* CLOCK_MONOTONIC seconds, 0: never */
-	int64_t published_keys;
-	int64_t published_expired;
-};
-
-static struct kv_shared *shared;
 
 void
 kv_init(void)
@@ -63,19 +49,7 @@ kv_init(void)
 	for (int i = 0; i < KV_NOPS; i++)
 		op_ids[i] = metrics_counter("cairn_kv_ops_total", op_labels[i],
 					    "Key-value operations by kind and outcome.", 0);
-	metric_expired = metrics_counter("cairn_kv_expired_total", "",
-					 "Expired keys removed by the background sweep.", 0);
-	metric_keys = metrics_counter("cairn_kv_keys", "",
-				      "Live keys at the last count by the background worker.", 1);
-	if (shared == NULL) {
-		void *p = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-		if (p == MAP_FAILED)
-			log_warn("kv: cannot map the metrics state; cairn_kv_keys stays 0");
-		else
-			shared = p;
-	}
+	status_collector(kv_metrics_collect);
 }
 
 static void
@@ -84,47 +58,25 @@ count(enum kv_op op)
 	metrics_add(op_ids[op], 1);
 }
 
-static void
-publish(int id, int64_t *published, int64_t value)
-{
-	int64_t old = __atomic_exchange_n(published, value, __ATOMIC_RELAXED);
-
-	metrics_add(id, value - old);
-}
-
 int
-kv_metrics_refresh(struct db *db, struct diag *d)
+kv_metrics_collect(struct db *db, struct buf *out, struct diag *d)
 {
-	struct timespec ts;
-	int64_t now, last, keys, expired;
+	int64_t keys, expired;
 
-	if (shared == NULL)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec;
-	last = __atomic_load_n(&shared->last_refresh, __ATOMIC_RELAXED);
-	if (last != 0 && now - last < KV_METRICS_REFRESH_SECONDS)
-		return 0;
-	/* one process of the pool refreshes per period */
-	if (!__atomic_compare_exchange_n(&shared->last_refresh, &last, now, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return 0;
 	if (kv_store_stats(db, &keys, &expired, d) < 0)
 		return -1;
-	publish(metric_keys, &shared->published_keys, keys);
-	publish(metric_expired, &shared->published_expired, expired);
+	if (buf_printf(out,
+		       "# HELP cairn_kv_keys Live keys at the last count by the background worker.\n"
+		       "# TYPE cairn_kv_keys gauge\n"
+		       "cairn_kv_keys %lld\n"
+		       "# HELP cairn_kv_expired_total Expired keys removed by the background sweep.\n"
+		       "# TYPE cairn_kv_expired_total counter\n"
+		       "cairn_kv_expired_total %lld\n",
+		       (long long)keys, (long long)expired) < 0) {
+		diag_set(d, DIAG_TOO_LARGE, "metrics buffer full");
+		return -1;
+	}
 	return 0;
-}
-
-/* Every kv route refreshes the database-held metrics in passing (kv.h);
- * a failure here is left to the route's own statements to report. */
-static void
-refresh(struct ctx *c)
-{
-	struct diag ignored;
-
-	if (kv_metrics_refresh(c->db, &ignored) < 0)
-		log_debug("kv metrics refresh failed: %s", ignored.msg);
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -248,7 +200,6 @@ kv_http_get(struct ctx *c)
 	size_t len, vlen;
 	int rc;
 
-	refresh(c);
 	key = path_key(c, &len);
 	if (key == NULL) {
 		count(OP_GET_INVALID);
@@ -357,7 +308,6 @@ kv_http_put(struct ctx *c)
 	const char *ct = c->http->content_type;
 	int rc;
 
-	refresh(c);
 	memset(&p, 0, sizeof p);
 	p.key = path_key(c, &p.key_len);
 	if (p.key == NULL || ttl_arg(c, &p.ttl) < 0) {
@@ -406,7 +356,6 @@ kv_http_put_compat(struct ctx *c)
 	struct kv_put_result r;
 	enum kv_key_error e;
 
-	refresh(c);
 	memset(&p, 0, sizeof p);
 	if (ttl_arg(c, &p.ttl) < 0) {
 		count(OP_PUT_INVALID);
@@ -469,7 +418,6 @@ kv_http_delete(struct ctx *c)
 	enum kv_cond cond;
 	int rc;
 
-	refresh(c);
 	key = path_key(c, &len);
 	if (key == NULL) {
 		count(OP_DELETE_INVALID);
@@ -513,7 +461,6 @@ kv_http_clear(struct ctx *c)
 {
 	int64_t deleted;
 
-	refresh(c);
 	if (kv_store_clear(c->db, (int)config_int("kv.clear_batch"), &deleted, &c->diag) < 0)
 		return -1;
 	count(OP_CLEAR_OK);
@@ -626,7 +573,6 @@ kv_http_list(struct ctx *c)
 	char next[KV_KEY_MAX + 1];
 	size_t next_len;
 
-	refresh(c);
 	if (list_args(c, &a) < 0) {
 		count(OP_LIST_INVALID);
 		return 0;
@@ -655,7 +601,6 @@ kv_http_head_list(struct ctx *c)
 {
 	struct list_args a;
 
-	refresh(c);
 	if (list_args(c, &a) < 0) {
 		count(OP_LIST_INVALID);
 		return 0;

@@ -13,10 +13,8 @@
  * Metrics.  cairn_kv_ops_total{op,result} is counted by the handlers in
  * the shared metrics region.  cairn_kv_expired_total and cairn_kv_keys
  * live in the database (table kv_stats, written by cairn-worker's jobs,
- * which have no metrics region); kv_metrics_refresh() copies them into the
- * region.  The core has no scrape-time hook yet, so the pool calls it
- * from the kv routes, at most once every KV_METRICS_REFRESH_SECONDS
- * across the pool (docs/kv.md). */
+ * which have no metrics region); kv_metrics_collect() reads them when
+ * /metrics is scraped (docs/kv.md). */
 #ifndef CAIRN_KV_H
 #define CAIRN_KV_H
 
@@ -24,9 +22,7 @@
 #include "diag.h"
 #include "server.h"
 
-#define KV_METRICS_REFRESH_SECONDS 2
-
-/* Declares the metrics and maps the pool-wide refresh state; call from
+/* Declares the metrics and registers the scrape-time collector; call from
  * routes_init (before metrics_init and the fork). */
 void kv_init(void);
 
@@ -38,10 +34,9 @@ int kv_http_get(struct ctx *c);
 int kv_http_put(struct ctx *c);
 int kv_http_delete(struct ctx *c);
 
-/* Copies kv_stats into the gauges cairn_kv_keys and
- * cairn_kv_expired_total (the sum over the pool's slots becomes the
- * stored value).  Meant for a scrape-time hook; harmless to call often. */
-int kv_metrics_refresh(struct db *db, struct diag *d);
+/* The status_collector: cairn_kv_keys and cairn_kv_expired_total from
+ * kv_stats. */
+int kv_metrics_collect(struct db *db, struct buf *out, struct diag *d);
 
 /* cairn-worker jobs: the expiry sweep (bounded batches of kv.sweep_batch)
  * and the count of live keys behind cairn_kv_keys. */

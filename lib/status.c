@@ -15,6 +15,17 @@
 
 static int latest_version = -1;
 
+#define STATUS_MAX_COLLECTORS 16
+static status_collector_fn collectors[STATUS_MAX_COLLECTORS];
+static size_t ncollectors;
+
+void
+status_collector(status_collector_fn fn)
+{
+	if (ncollectors < STATUS_MAX_COLLECTORS)
+		collectors[ncollectors++] = fn;
+}
+
 void
 status_init(void)
 {
@@ -90,6 +101,17 @@ status_metrics(struct ctx *c)
 		buf_free(&b);
 		diag_set(&c->diag, DIAG_INTERNAL, "metrics too large");
 		return -1;
+	}
+	for (size_t i = 0; i < ncollectors; i++) {
+		size_t mark = b.len;
+		struct diag d;
+
+		if (collectors[i](c->db, &b, &d) < 0) {
+			b.len = mark; /* drop a collector's partial lines */
+			if (b.data != NULL)
+				b.data[mark] = '\0';
+			log_debug("a metrics collector failed: %s", d.msg);
+		}
 	}
 	rc = reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8",
 			b.data ? b.data : "", b.len);

@@ -9,6 +9,14 @@
 
 /* Reads the latest migration version from paths.sql (call at start-up). */
 void status_init(void);
+
+/* A scrape-time collector: appends Prometheus exposition lines (HELP, TYPE
+ * and samples) for values the pool's counters cannot hold, such as those
+ * cairn-worker keeps in the database.  Returns -1 with d set when it could
+ * not; /metrics then leaves its lines out and still answers.  Register from
+ * routes_init(), before the pool forks. */
+typedef int (*status_collector_fn)(struct db *db, struct buf *out, struct diag *d);
+void status_collector(status_collector_fn fn);
 int status_healthz(struct ctx *c);
 int status_readyz(struct ctx *c);
 int status_metrics(struct ctx *c);
