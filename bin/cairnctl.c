@@ -21,6 +21,7 @@
 #include "migrate.h"
 #include "text.h"
 /* capability headers for their commands */
+#include "geo.h"
 
 static void
 usage(FILE *out)
@@ -183,6 +184,8 @@ main(int argc, char **argv)
 	else if (strcmp(argv[i], "key") == 0)
 		rc = cmd_key(db, argc - i - 1, argv + i + 1);
 	/* capability commands: logs (service, purge), events (event), geo (geo) */
+	else if (strcmp(argv[i], "geo") == 0)
+		rc = geo_cli(db, argc - i - 1, argv + i + 1);
 	else {
 		usage(stderr);
 		rc = 2;

@@ -8,6 +8,7 @@
 #include "routes.h"
 #include "status.h"
 /* capability headers, one line each: logs, tags, events, kv, geo */
+#include "geo.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -28,6 +29,9 @@ const struct route routes_table[] = {
 	/* events (API.md §3) */
 
 	/* geo (API.md §4) */
+	{"POST", "/event/submit/", geo_http_submit, AUTH_GEO_WRITE, 0},
+	{"GET", "/event/", geo_http_list, AUTH_GEO_READ, 0},
+	{"GET", "/event/:task_id", geo_http_get, AUTH_GEO_READ, 0},
 
 	/* kv (API.md §5) */
 };
@@ -57,4 +61,5 @@ routes_init(void)
 {
 	status_init();
 	/* capabilities: declare metrics and start-up state here */
+	geo_init();
 }

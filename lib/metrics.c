@@ -153,6 +153,25 @@ route_labels(struct buf *out, size_t r)
 	return buf_printf(out, "method=\"%.*s\",route=\"%s\"", (int)(sp - label), label, sp + 1);
 }
 
+static metrics_collector_fn collectors[METRICS_MAX_COLLECTORS];
+static size_t ncollectors;
+
+int
+metrics_collector(metrics_collector_fn fn)
+{
+	if (ncollectors == METRICS_MAX_COLLECTORS)
+		return -1;
+	collectors[ncollectors++] = fn;
+	return 0;
+}
+
+void
+metrics_collect(struct buf *out, struct db *db)
+{
+	for (size_t i = 0; i < ncollectors; i++)
+		collectors[i](out, db);
+}
+
 int
 metrics_render(struct buf *out)
 {

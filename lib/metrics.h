@@ -35,4 +35,17 @@ void metrics_worker_restart(void);
 /* Appends the exposition to out. */
 int metrics_render(struct buf *out);
 
+/* Scrape-time collectors, for numbers that live outside the shared region
+ * (a capability's background worker keeps its counters in the database).
+ * metrics_collector() registers fn (at most METRICS_MAX_COLLECTORS, before
+ * serving); metrics_collect() runs every registered fn in order, each
+ * appending complete exposition lines to out using db (the scraping
+ * process's connection).  A collector that cannot read its numbers writes
+ * what it can and must not fail the scrape. */
+#define METRICS_MAX_COLLECTORS 8
+struct db;
+typedef void (*metrics_collector_fn)(struct buf *out, struct db *db);
+int metrics_collector(metrics_collector_fn fn);
+void metrics_collect(struct buf *out, struct db *db);
+
 #endif

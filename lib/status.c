@@ -85,6 +85,8 @@ status_metrics(struct ctx *c)
 		diag_set(&c->diag, DIAG_INTERNAL, "metrics too large");
 		return -1;
 	}
+	/* then the numbers the collectors read from the database */
+	metrics_collect(&b, c->db);
 	rc = reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8",
 			b.data ? b.data : "", b.len);
 	buf_free(&b);
