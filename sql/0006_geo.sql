@@ -36,8 +36,7 @@ CREATE TABLE geo_tasks (
   KEY geo_tasks_state (state, id),
   KEY geo_tasks_country (country_code, id),
   KEY geo_tasks_status (status_code, id),
-  KEY geo_tasks_ip (ip, state),
-  KEY geo_tasks_submitted (submitted_at)
+  KEY geo_tasks_ip (ip, state)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- The provider's answers per address.  'ok' rows live geo.cache_ttl,

@@ -25,10 +25,13 @@
  *                     (tests use it to know what to expect).
  *   GET /stats        {"count", "max_in_any_second", "per_ip": {addr: n},
  *                     "too_many", "stalled", "failed", "served", "in_flight",
- *                     "mode", "limit", "stall_pct", "stall_ms"}: what /info
+ *                     "mode", "limit", "stall_pct", "stall_ms", "first_s",
+ *                     "last_s"}: what /info
  *                     received since the start or the last /reset
  *                     (max_in_any_second: the most /info requests that
- *                     arrived within any window of one second).
+ *                     arrived within any window of one second; first_s and
+ *                     last_s: when the first and the last of them arrived,
+ *                     in seconds since the stand-in started).
  *   GET /reset        clears the statistics.
  *   GET /control?mode=ok|fail|down[&for=S]&limit=R&stall_pct=P&stall_ms=MS&seed=S
  *                     fail: /info answers 500; down: the answer to this
@@ -82,6 +85,7 @@ struct counter {
 static struct {
 	int port;
 	int listen_fd;
+	uint64_t started;
 	enum mode mode;
 	uint64_t down_until;    /* 0: until SIGUSR1 */
 	long limit, stall_pct, stall_ms;
@@ -519,7 +523,9 @@ stats(struct conn *c)
 		sb_printf(&b, "\":%llu", (unsigned long long)S.per_ip[i].n);
 		first = false;
 	}
-	sb_printf(&b, "}}");
+	sb_printf(&b, "},\"first_s\":%.6f,\"last_s\":%.6f}",
+		  S.narrivals ? (double)(S.arrivals[0] - S.started) / 1e6 : 0.0,
+		  S.narrivals ? (double)(S.arrivals[S.narrivals - 1] - S.started) / 1e6 : 0.0);
 	respond(c, 200, NULL, b.p);
 	free(b.p);
 }
@@ -808,6 +814,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	S.rng = S.seed * 2654435761u + 88172645463325252ull;
+	S.started = now_us();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
