@@ -59,8 +59,11 @@ struct geo_enrich {
 	/* timers (monotonic us) */
 	uint64_t next_claim, next_permit, db_retry_at;
 	long db_backoff_ms;
-	bool breaker_open;          /* the last permit answer said open */
-	int64_t breaker_wait_us;
+	/* the last permit answer said the breaker is open until about
+	 * breaker_until (local time); after that, tasks are leased again and
+	 * the next permit request tells the new state */
+	bool breaker_open;
+	uint64_t breaker_until;
 	bool probe_out;             /* our probe call is in flight */
 	uint64_t rng;
 	unsigned long late_permits;
@@ -552,14 +555,14 @@ take_permits(struct geo_enrich *g, struct db *db)
 		}
 		db_ok(g);
 		g->breaker_open = p.breaker == GEO_BREAKER_OPEN;
+		if (g->breaker_open)
+			g->breaker_until = now_us() + (uint64_t)p.wait_us;
 		if (!p.granted) {
 			int64_t wait = p.wait_us > 1000000 ? 1000000 : p.wait_us;
 
-			g->breaker_wait_us = p.breaker == GEO_BREAKER_CLOSED ? 0 : p.wait_us;
 			g->next_permit = now_us() + (uint64_t)wait;
 			return;
 		}
-		g->breaker_wait_us = 0;
 		s->state = SLOT_SCHEDULED;
 		s->probe = p.probe;
 		s->earliest = p.mono_before_us + (uint64_t)p.send_in_us;
@@ -592,11 +595,13 @@ claim(struct geo_enrich *g, struct db *db)
 		room = nfree;
 	if (room > GEO_CLAIM_BATCH)
 		room = GEO_CLAIM_BATCH;
-	if (g->breaker_open) {
+	if (g->breaker_open && now < g->breaker_until) {
 		/* no calls while the breaker is open: tasks that need one wait
 		 * for the cool-down; skipped and cached ones still resolve */
 		room = 0;
-		defer = g->breaker_wait_us > 1000000 ? g->breaker_wait_us : 1000000;
+		defer = (int64_t)(g->breaker_until - now);
+		if (defer < 1000000)
+			defer = 1000000;
 	}
 	token = random_token(g);
 	if (geo_store_claim(db, g->holder, token, (unsigned)g->lease, GEO_CLAIM_BATCH, calls, room,
@@ -624,7 +629,7 @@ claim(struct geo_enrich *g, struct db *db)
 			  r.selected, r.ncalls, r.skipped, r.cached, r.deferred);
 	if (r.selected >= GEO_CLAIM_BATCH && r.ncalls < room)
 		g->next_claim = now; /* more is due: claim again on the next pass */
-	else if (room == 0 && !g->breaker_open)
+	else if (room == 0 && defer == 0)
 		g->next_claim = now + GEO_FULL_POLL_US;
 	else
 		g->next_claim = now + GEO_IDLE_POLL_US;
