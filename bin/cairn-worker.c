@@ -18,6 +18,8 @@
 #include "tags.h"
 #include "logs_store.h"
 #include "kv.h"
+#include "geo_enrich.h"
+#include "geo_store.h"
 
 static volatile sig_atomic_t stop;
 
@@ -37,18 +39,11 @@ static const struct job jobs[] = {
 	{"tags-purge", 60, tags_purge_step},
 	/* events */
 	/* geo */
+	{"geo-cache-expiry", 300, geo_store_cache_expire_step},
 	/* kv */
 	{"kv-expiry", 5, kv_sweep_step},
 	{"kv-count", 15, kv_count_step},
 };
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 int
 main(int argc, char **argv)
@@ -58,6 +53,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	struct diag d;
 	struct db *db;
+	struct geo_enrich *geo;
 	long backoff_ms = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -88,6 +84,12 @@ main(int argc, char **argv)
 	snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
 	db = db_new();
 	log_info("cairn-worker %s starting as %s", PACKAGE_VERSION, holder);
+	/* geo: the enrichment loop runs in this one thread, in the time the
+	 * loop below used to sleep: geo_enrich_run() drives the provider
+	 * calls (libcurl multi, curl_multi_poll with short timeouts) for the
+	 * given milliseconds, then the jobs get their turn.  A job step pauses
+	 * the calls for its duration, so job steps must stay short. */
+	geo = geo_enrich_new(holder);
 	while (!stop) {
 		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &d) < 0) {
 			backoff_ms = backoff_ms ? backoff_ms * 2 : 250;
@@ -95,13 +97,16 @@ main(int argc, char **argv)
 				backoff_ms = 5000;
 			log_warn("database problem (%s); retrying in %ld ms", d.msg, backoff_ms);
 			db_disconnect(db);
-			nap_ms(backoff_ms);
+			geo_enrich_run(geo, db, backoff_ms, &stop);
 			continue;
 		}
 		backoff_ms = 0;
-		nap_ms((long)config_int("worker.tick_ms"));
+		geo_enrich_run(geo, db, (long)config_int("worker.tick_ms"), &stop);
 	}
 	log_info("cairn-worker stopping");
+	/* SIGTERM: give back what waits, finish the calls in flight */
+	geo_enrich_shutdown(geo, db);
+	geo_enrich_free(geo);
 	db_free(db);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "tags.h"
 #include "logs.h"
 #include "kv.h"
+#include "geo.h"
 
 static void
 usage(FILE *out)
@@ -197,6 +198,8 @@ main(int argc, char **argv)
 		rc = logs_cli_purge(db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "kv") == 0)
 		rc = kv_cli(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "geo") == 0)
+		rc = geo_cli(db, argc - i - 1, argv + i + 1);
 	else {
 		usage(stderr);
 		rc = 2;

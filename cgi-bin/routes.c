@@ -12,6 +12,7 @@
 #include "tags.h"
 #include "logs.h"
 #include "kv.h"
+#include "geo.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -63,6 +64,9 @@ const struct route routes_table[] = {
 	{"POST", "/events/:id/stop", events_http_stop, AUTH_EVENTS_WRITE, 0},
 
 	/* geo (API.md §4) */
+	{"POST", "/event/submit/", geo_http_submit, AUTH_GEO_WRITE, 0},
+	{"GET", "/event/", geo_http_list, AUTH_GEO_READ, 0},
+	{"GET", "/event/:task_id", geo_http_get, AUTH_GEO_READ, 0},
 
 	/* kv (API.md §5) */
 	{"PUT", "/keys", kv_http_put_compat, AUTH_KV_WRITE, 0},
@@ -103,4 +107,5 @@ routes_init(void)
 	tags_init();
 	logs_init();
 	kv_init();
+	geo_init();
 }

@@ -66,6 +66,19 @@ static const struct config_key config_keys[] = {
 	{"events.purge_batch", CONFIG_INT, "1000", 1, 100000, "events (with their tags) deleted per transaction by a purge"},
 
 	/* geo */
+	{"geo.enabled", CONFIG_BOOL, "true", 0, 0, "cairn-worker resolves geo tasks (false: it only runs the jobs)"},
+	{"geo.url", CONFIG_STR, "http://127.0.0.1:8081", 0, 0, "base URL of the workivate/geoip-api compatible provider (GET <url>/info?ip=)"},
+	{"geo.rate", CONFIG_INT, "5", 1, 10000, "provider calls per second, summed over every worker on every host"},
+	{"geo.rate_margin_pct", CONFIG_INT, "4", 0, 50, "permits are 1/rate x (1 + this %) apart, so call jitter never puts rate + 1 calls in one second"},
+	{"geo.timeout", CONFIG_INT, "6", 1, 300, "seconds before a provider call times out; rate x timeout calls may be in flight"},
+	{"geo.max_attempts", CONFIG_INT, "8", 1, 1000, "provider calls per task before it is failed (timeouts, 429 and 5xx are retried)"},
+	{"geo.backoff_base_ms", CONFIG_INT, "1000", 10, 3600000, "first retry delay; doubles per attempt, jittered between half and all of it"},
+	{"geo.backoff_max", CONFIG_INT, "300", 1, 86400, "longest retry delay, seconds"},
+	{"geo.cache_ttl", CONFIG_INT, "604800", 0, 315360000, "seconds a provider answer is reused for the same address (0: no cache)"},
+	{"geo.negative_ttl", CONFIG_INT, "300", 0, 86400, "seconds a 400/404 answer is reused for the same address"},
+	{"geo.lease_seconds", CONFIG_INT, "30", 5, 3600, "a claimed task's lease; another worker takes it over after this (at least geo.timeout + 5)"},
+	{"geo.breaker_failures", CONFIG_INT, "5", 1, 10000, "consecutive failed calls (5xx, timeouts, refused) that open the circuit breaker"},
+	{"geo.breaker_cooldown", CONFIG_INT, "10", 1, 3600, "seconds the open breaker spends no permits before one probe call"},
 
 	/* kv */
 	{"kv.max_value", CONFIG_INT, "1048576", 1, 16777215, "largest value in bytes (PUT /keys/<key> body or query value); larger gets 413"},
