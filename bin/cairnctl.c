@@ -34,11 +34,19 @@ usage(FILE *out)
 		"usage: cairnctl [--config FILE] COMMAND\n"
 		"commands:\n"
 		"  migrate                              apply pending migrations\n"
-		"  status                               database, schema and job status\n"
+		"  status                               database and schema status\n"
 		"  key create --name N --scopes \"S ...\" create an API key (printed once)\n"
 		"  key list                             list API keys (never the keys)\n"
 		"  key revoke ID                        revoke an API key\n"
-		"  config                               list every setting and its default\n");
+		"  config                               list every setting and its default\n"
+		"  service add|list|rotate|disable ...  log services and their keys\n"
+		"  purge SERVICE YYYY-MM-DD [--dry-run] delete a service's older log records\n"
+		"  tags rollup|purge                    run the tag history jobs now\n"
+		"  event add|list|remove|stop|get|delete|tags ...\n"
+		"                                       the event timeline over HTTP\n"
+		"  kv stats                             count the live keys now\n"
+		"  geo requeue                          put failed geo tasks back in the queue\n"
+		"Each capability command prints its own usage when called without arguments.\n");
 }
 
 static int
