@@ -1,5 +1,6 @@
 #include "autoconfig.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -107,27 +108,64 @@ run_job(struct db *db, const struct job *job, const char *holder,
 	return release(db, job, holder, error, d);
 }
 
+/* What this worker knows of each job between ticks: whether its lease row
+ * exists, and when to ask again (every JOBS_RECHECK_MS at most, or the
+ * job's interval if shorter).  The database stays the authority: an
+ * operator who sets next_run_at to now sees the job run within
+ * JOBS_RECHECK_MS. */
+#define JOBS_MAX 64
+#define JOBS_RECHECK_MS 2000
+
+struct job_state {
+	bool ensured;      /* its job_leases row exists */
+	int64_t next_try;  /* CLOCK_MONOTONIC ms */
+};
+
+static struct job_state job_states[JOBS_MAX];
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	  volatile sig_atomic_t *stop, struct diag *d)
 {
 	int ran = 0;
 
-	for (size_t i = 0; i < n && !*stop; i++) {
-		struct db_stmt *st = db_prepare(db, &q_ensure, d);
+	for (size_t i = 0; i < n && i < JOBS_MAX && !*stop; i++) {
+		struct job_state *js = &job_states[i];
+		int64_t recheck = (int64_t)jobs[i].interval_seconds * 1000;
 		uint64_t affected;
 
-		if (st == NULL)
-			return -1;
-		db_bind_str(st, 0, jobs[i].name);
-		if (db_exec(st, d) < 0)
-			return -1;
+		if (recheck > JOBS_RECHECK_MS)
+			recheck = JOBS_RECHECK_MS;
+		if (now_ms() < js->next_try)
+			continue;
+		if (!js->ensured) {
+			struct db_stmt *st = db_prepare(db, &q_ensure, d);
+
+			if (st == NULL)
+				return -1;
+			db_bind_str(st, 0, jobs[i].name);
+			if (db_exec(st, d) < 0)
+				return -1;
+			js->ensured = true;
+		}
 		if (exec_lease(db, &q_take, &jobs[i], holder, &affected, d) < 0)
 			return -1;
-		if (affected == 0)
+		if (affected == 0) {
+			js->next_try = now_ms() + recheck;
 			continue;
+		}
 		if (run_job(db, &jobs[i], holder, stop, d) < 0)
 			return -1;
+		js->next_try = now_ms() + recheck;
 		ran++;
 	}
 	return ran;
