@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "apikeys.h"
-#include "cursor.h"
 #include "json.h"
 #include "text.h"
 
@@ -274,51 +273,18 @@ list_one(const struct apikey *k, void *arg)
 	return jsonw_error(&ls->c->w);
 }
 
-/* Reads limit and cursor. 0 ok; -1 answered with 400. */
-static int
-page_args(struct ctx *c, int64_t *after, int *limit)
-{
-	const char *v;
-	size_t len;
-	int64_t n;
-	int rc;
-
-	*after = 0;
-	*limit = APIKEYS_LIST_DEFAULT;
-	rc = ctx_query(c, "limit", &v, &len);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		if (!text_parse_id(v, len, &n) || n > APIKEYS_LIST_MAX) {
-			reply_error(c, 400, "bad_limit", "limit must be 1 to %d", APIKEYS_LIST_MAX);
-			return -1;
-		}
-		*limit = (int)n;
-	}
-	rc = ctx_query(c, "cursor", &v, &len);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		char *f[1];
-
-		if (cursor_decode(c->arena, v, len, f, 1, &c->diag) < 0 ||
-		    !text_parse_id(f[0], strlen(f[0]), after)) {
-			reply_error(c, 400, "bad_cursor", "bad cursor");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int
 apikeys_http_list(struct ctx *c)
 {
 	struct list_state ls = {c, 0, 0, false, 0};
-	int64_t after;
+	int64_t after = 0;
+	char *cursor, id[24];
 	int limit;
 
-	if (page_args(c, &after, &limit) < 0)
+	if (ctx_page(c, APIKEYS_LIST_DEFAULT, APIKEYS_LIST_MAX, &limit, &cursor) < 0)
 		return 0;
+	if (cursor != NULL && !text_parse_id(cursor, strlen(cursor), &after))
+		return reply_error(c, 400, "bad_cursor", "the cursor is not one this server gave");
 	ls.limit = limit;
 	/* one row more than the page tells whether a next page exists */
 	if (apikeys_list(c->db, after, limit + 1, list_one, &ls, &c->diag) < 0)
@@ -331,15 +297,8 @@ apikeys_http_list(struct ctx *c)
 	}
 	jsonw_array_end(&c->w);
 	jsonw_key(&c->w, "next_cursor");
-	if (ls.more) {
-		char id[24];
-		const char *f[1] = {id};
-
-		snprintf(id, sizeof id, "%lld", (long long)ls.last_id);
-		jsonw_string(&c->w, cursor_encode(c->arena, f, 1));
-	} else {
-		jsonw_null(&c->w);
-	}
+	snprintf(id, sizeof id, "%lld", (long long)ls.last_id);
+	reply_next_cursor(c, ls.more, id);
 	jsonw_object_end(&c->w);
 	return 0;
 }

@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "cursor.h"
 #include "events.h"
 #include "events_epoch.h"
 #include "events_store.h"
@@ -130,18 +129,6 @@ maybe_stream(struct ctx *c)
 	return jsonw_error(&c->w) ? -1 : 0;
 }
 
-static void
-write_cursor(struct ctx *c, bool more, const char *field)
-{
-	if (more) {
-		const char *f[1] = {field};
-
-		jsonw_string(&c->w, cursor_encode(c->arena, f, 1));
-	} else {
-		jsonw_null(&c->w);
-	}
-}
-
 /* Answers 400 or 404 for the :id parameter; 0 with *id set when valid. */
 static int
 path_id(struct ctx *c, int64_t *id)
@@ -151,38 +138,6 @@ path_id(struct ctx *c, int64_t *id)
 
 	if (text == NULL || !text_parse_id(text, len, id)) {
 		reply_error(c, 400, "bad_id", "the event id must be a positive integer");
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads limit (1..max, default def) and a one-field cursor. 0, or -1
- * answered with 400. */
-static int
-page_args(struct ctx *c, int def, int max, int *limit, char **cursor_field)
-{
-	const char *v;
-	size_t len;
-	int64_t n;
-	int rc;
-
-	*limit = def;
-	*cursor_field = NULL;
-	rc = ctx_query(c, "limit", &v, &len);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		if (!text_parse_id(v, len, &n) || n > max) {
-			reply_error(c, 400, "bad_limit", "limit must be an integer from 1 to %d", max);
-			return -1;
-		}
-		*limit = (int)n;
-	}
-	rc = ctx_query(c, "cursor", &v, &len);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 && cursor_decode(c->arena, v, len, cursor_field, 1, &c->diag) < 0) {
-		reply_error(c, 400, "bad_cursor", "the cursor is not one this server gave");
 		return -1;
 	}
 	return 0;
@@ -317,7 +272,7 @@ list_filter(struct ctx *c, struct events_filter *f, int *limit)
 			return -1;
 		}
 	}
-	if (page_args(c, EVENTS_LIST_DEFAULT, EVENTS_LIST_MAX, limit, &field) < 0)
+	if (ctx_page(c, EVENTS_LIST_DEFAULT, EVENTS_LIST_MAX, limit, &field) < 0)
 		return -1;
 	if (field != NULL && !text_parse_id(field, strlen(field), &f->after_id)) {
 		reply_error(c, 400, "bad_cursor", "the cursor is not one this server gave");
@@ -373,7 +328,7 @@ events_http_list(struct ctx *c)
 	jsonw_string(&c->w, "GET");
 	jsonw_key(&c->w, "next_cursor");
 	snprintf(last, sizeof last, "%lld", (long long)ls.last_id);
-	write_cursor(c, ls.more, last);
+	reply_next_cursor(c, ls.more, last);
 	jsonw_object_end(&c->w);
 	return 0;
 }
@@ -547,7 +502,7 @@ events_http_tags(struct ctx *c)
 	char *after;
 	int limit;
 
-	if (page_args(c, EVENTS_LIST_DEFAULT, EVENTS_LIST_MAX, &limit, &after) < 0)
+	if (ctx_page(c, EVENTS_LIST_DEFAULT, EVENTS_LIST_MAX, &limit, &after) < 0)
 		return 0;
 	if (after != NULL && !text_valid_name(after, strlen(after), EVENTS_TAG_MAX_CHARS))
 		return reply_error(c, 400, "bad_cursor", "the cursor is not one this server gave");
@@ -561,7 +516,7 @@ events_http_tags(struct ctx *c)
 		return -1;
 	jsonw_array_end(&c->w);
 	jsonw_key(&c->w, "next_cursor");
-	write_cursor(c, ts.more, ts.last);
+	reply_next_cursor(c, ts.more, ts.last);
 	jsonw_object_end(&c->w);
 	return 0;
 }

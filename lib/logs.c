@@ -1017,25 +1017,12 @@ logs_http_service_list(struct ctx *c)
 {
 	struct service_page sp = {c, SERVICES_LIMIT_DEFAULT, 0, false, 0};
 	int64_t after = 0;
-	const char *v;
-	size_t len;
-	int rc;
+	char *cursor, id[24];
 
-	rc = ctx_query(c, "limit", &v, &len);
-	if (rc < 0)
+	if (ctx_page(c, SERVICES_LIMIT_DEFAULT, SERVICES_LIMIT_MAX, &sp.limit, &cursor) < 0)
 		return 0;
-	if (rc == 1 && !limit_parse(v, len, SERVICES_LIMIT_MAX, &sp.limit))
-		return reply_error(c, 400, "bad_limit", "limit must be 1 to %d", SERVICES_LIMIT_MAX);
-	rc = ctx_query(c, "cursor", &v, &len);
-	if (rc < 0)
-		return 0;
-	if (rc == 1) {
-		char *f[1];
-
-		if (cursor_decode(c->arena, v, len, f, 1, &c->diag) < 0 ||
-		    !text_parse_id(f[0], strlen(f[0]), &after))
-			return reply_error(c, 400, "bad_cursor", "bad cursor");
-	}
+	if (cursor != NULL && !text_parse_id(cursor, strlen(cursor), &after))
+		return reply_error(c, 400, "bad_cursor", "the cursor is not one this server gave");
 	if (logs_store_service_list(c->db, after, sp.limit + 1, service_row, &sp, &c->diag) < 0)
 		return -1;
 	if (sp.count == 0) {
@@ -1046,15 +1033,8 @@ logs_http_service_list(struct ctx *c)
 	}
 	jsonw_array_end(&c->w);
 	jsonw_key(&c->w, "next_cursor");
-	if (sp.more) {
-		char id[24];
-		const char *f[1] = {id};
-
-		snprintf(id, sizeof id, "%lld", (long long)sp.last_id);
-		jsonw_string(&c->w, cursor_encode(c->arena, f, 1));
-	} else {
-		jsonw_null(&c->w);
-	}
+	snprintf(id, sizeof id, "%lld", (long long)sp.last_id);
+	reply_next_cursor(c, sp.more, id);
 	jsonw_object_end(&c->w);
 	return 0;
 }

@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cursor.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "server.h"
+#include "text.h"
 
 static int metric_db_reconnects = -1, metric_db_retries = -1;
 
@@ -151,6 +153,48 @@ const char *
 ctx_header(struct ctx *c, const char *cgi_name)
 {
 	return http_header(c->http, cgi_name);
+}
+
+int
+ctx_page(struct ctx *c, int def, int max, int *limit, char **after)
+{
+	const char *v;
+	size_t len;
+	int64_t n;
+	int rc;
+
+	*limit = def;
+	*after = NULL;
+	rc = ctx_query(c, "limit", &v, &len);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (!text_parse_id(v, len, &n) || n > max) {
+			reply_error(c, 400, "bad_limit", "limit must be an integer from 1 to %d", max);
+			return -1;
+		}
+		*limit = (int)n;
+	}
+	rc = ctx_query(c, "cursor", &v, &len);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && cursor_decode(c->arena, v, len, after, 1, &c->diag) < 0) {
+		reply_error(c, 400, "bad_cursor", "the cursor is not one this server gave");
+		return -1;
+	}
+	return 0;
+}
+
+void
+reply_next_cursor(struct ctx *c, bool more, const char *last)
+{
+	if (more) {
+		const char *f[1] = {last};
+
+		jsonw_string(&c->w, cursor_encode(c->arena, f, 1));
+	} else {
+		jsonw_null(&c->w);
+	}
 }
 
 bool

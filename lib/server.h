@@ -73,6 +73,11 @@ const char *ctx_param(struct ctx *c, const char *name, size_t *len);
 int ctx_query(struct ctx *c, const char *name, const char **value, size_t *len);
 /* A request header by CGI name ("HTTP_IF_MATCH"), NULL if absent. */
 const char *ctx_header(struct ctx *c, const char *cgi_name);
+/* Keyset paging: ?limit= (1..max, default def) and ?cursor=, a token this
+ * server gave (see reply_next_cursor).  *after is the sort key of the last
+ * row already shown, NULL without a cursor.  0, or -1 after answering 400
+ * (bad_limit, bad_cursor, duplicate_parameter). */
+int ctx_page(struct ctx *c, int def, int max, int *limit, char **after);
 
 /* ------------------------------------------------------------ responses */
 
@@ -88,6 +93,9 @@ int reply_body(struct ctx *c, int status, const char *content_type,
 	       const char *body, size_t len);
 int reply_text(struct ctx *c, int status, const char *text);
 int reply_header(struct ctx *c, const char *name, const char *value);
+/* Writes a next_cursor value: the token that continues after the row whose
+ * sort key is last when more is true, else null. */
+void reply_next_cursor(struct ctx *c, bool more, const char *last);
 
 /* Is the request's Content-Type application/json (with no charset or
  * charset=utf-8)? */
