@@ -747,6 +747,45 @@ START_TEST(test_many_requests)
 }
 END_TEST
 
+/* ------------------------------------------------------------ idempotency */
+
+/* The Idempotency-Key header is checked before any database work: a bad
+ * one is 400 bad_idempotency_key; a good one reaches the transaction, which
+ * answers 503 here (no database). */
+START_TEST(test_idempotency_key_checks)
+{
+	static const char body[] = "{\"n\":1}";
+	static const char *const bad_keys[] = {
+		"", "has space", "tab\tkey", "\x7f", "caf\xc3\xa9",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	static const char max_key[] =
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *p[] = {"REQUEST_METHOD", "POST", "PATH_INFO", "/_debug/idempotent", JSON_CT,
+			   "CONTENT_LENGTH", "7", "HTTP_IDEMPOTENCY_KEY", NULL, NULL};
+	const size_t value = 9; /* the slot of the header's value */
+
+	ck_assert_uint_eq(sizeof max_key - 1, 128);
+	set("debug.routes", "true");
+	set("auth.anonymous_scopes", "admin");
+	for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+		p[value] = bad_keys[i];
+		if (bad_keys[i][0] == '\0')
+			continue; /* an empty header is the same as none to FastCGI */
+		request_body(p, body, sizeof body - 1);
+		check_envelope(400, "bad_idempotency_key");
+	}
+	p[value] = max_key;
+	request_body(p, body, sizeof body - 1);
+	ck_assert_int_eq(resp.status, 503);
+	p[value] = "order-42";
+	request_body(p, body, sizeof body - 1);
+	ck_assert_int_eq(resp.status, 503);
+}
+END_TEST
+
 static Suite *
 pipeline_suite(void)
 {
@@ -794,6 +833,11 @@ pipeline_suite(void)
 	tcase_add_test(tc, test_db_unavailable_handler);
 	tcase_add_test(tc, test_db_unavailable_head);
 	tcase_add_test(tc, test_readyz_unavailable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("idempotency");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_idempotency_key_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("debug");
