@@ -39,6 +39,7 @@ class Stats:
         self.retried = 0       # logical requests that needed more than one attempt
         self.gave_up = []      # (what, last status or error)
         self.unexpected = []   # 4xx and other answers that are bugs here
+        self.failures = {}     # what a failed attempt saw (status or error type) -> count
 
     def add(self, **kw):
         with self.lock:
@@ -69,8 +70,12 @@ def send(s, st, what, method, path, body=None, headers=None, key=None,
                 with st.lock:
                     st.unexpected.append((what, n, r.status, r.body[:200]))
                 return None
+            seen = str(r.status)
         except Exception as e:  # connection refused/reset, timeout
             last = repr(e)
+            seen = type(e).__name__
+        with st.lock:
+            st.failures[seen] = st.failures.get(seen, 0) + 1
         if time.monotonic() > deadline:
             with st.lock:
                 st.gave_up.append((what, n, repr(last)[:200]))
@@ -281,6 +286,7 @@ def test_crash_consistency(s):
           f"tag increments {sum(c.tag_acked.values())}/{sum(c.tag_sent.values())}, "
           f"events {len(c.ev_acked)}/{len(c.ev_sent)}, geo {len(c.geo_acked)}/{len(c.geo_sent)}, "
           f"kv {len(c.kv_acked)}/{len(c.kv_sent)} (acknowledged/sent)")
+    print(f"# failed attempts (retried): {dict(sorted(st.failures.items()))}")
     for g in st.gave_up[:10]:
         print(f"# gave up: {g}")
     for u in st.unexpected[:10]:
