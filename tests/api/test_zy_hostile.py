@@ -11,6 +11,7 @@ import re
 import socket
 import time
 import uuid
+from collections import Counter
 
 from cairn import is_envelope
 
@@ -20,7 +21,8 @@ VOLATILE = {"idempotency_keys", "job_leases", "geo_stats", "kv_stats", "geo_budg
 NGINX_OWN = {400, 408, 413, 414, 494}
 TAG_TEXTS = {"Invalid Data", "Tag does not exist!", "No Data Found!", "Tag already exists!"}
 
-STATE = {"before": None, "requests": 0, "asserts": 0, "fails": [], "restarts": None}
+STATE = {"before": None, "requests": 0, "asserts": 0, "fails": [], "restarts": None,
+         "statuses": Counter()}
 
 
 # ------------------------------------------------------------------ helpers
@@ -72,6 +74,7 @@ def check(desc, method, path, status, headers, body, fam=None):
     """One response: a 4xx in the documented body."""
     fam = fam or family(path)
     STATE["asserts"] += 2
+    STATE["statuses"][status] += 1
     where = f"{method} {path[:160]} [{desc}]"
     if not 400 <= status < 500:
         fail(f"{where}: expected 4xx, got {status} {body[:200]!r}")
@@ -212,7 +215,7 @@ def field_cases():
     for field, vals in [
         ("privileged", ["yes", 1, [], {}, "true"]),
         ("allowed_ips", [5, ["999.1.1.1"], ["10.0.0.0/33"], ["' OR 1=1 --"], [1], {},
-                         "192.168.%.%.%", "::1/129", [""], True, ["10.0.0.0/8", 7]]),
+                         "::1/129", "10.0.0.0/8/8", [""], True, ["10.0.0.0/8", 7]]),
         ("retention_days", [0, -1, "7", 1.5, 99999999999999999999, True, [], {}]),
     ]:
         for v in vals:
@@ -243,7 +246,9 @@ def field_cases():
     # POST /event/submit/
     for v in ["", "x" * 121, 1, [], {}, True]:
         out.append(("/event/submit/", {"name": v}))
-    for v in ["abc", -1, 1.5, "1e3", [], True, {}, "", "-1", 99999999999999999999, "1 2"]:
+    # (negative integers are valid status codes: docs/geo.md)
+    for v in ["abc", 1.5, 2.0, "1e3", [], True, {}, "", "-1", " 2", 99999999999999999999, "1 2",
+              "1234567890123456789"]:
         out.append(("/event/submit/", {"status_code": v}))
     out.append(("/event/submit/", {"other": 1}))
     out.append(("/event/submit/", raw('{"status_code":1e400}')))
@@ -342,9 +347,9 @@ def test_query_strings(s):
               "open=true&open=false", "tag=%00", "any_tag=%ff", "to=2026-02-30T00:00:00Z"]:
         send(s, "bad events filter", "GET", f"/list_events?{q}")
     for q in ["state=bogus", "status_code=abc", "from=garbage", "to=garbage",
-              "state=done&state=failed", "status_code=-1", "country=%ff"]:
+              "state=done&state=failed", "status_code=1.5", "country=%ff"]:
         send(s, "bad geo filter", "GET", f"/event/?{q}")
-    for q in ["filter=a&filter=b", "filter=%00", "filter=%ff", "raw=1"]:
+    for q in ["filter=a&filter=b", "filter=%00", "filter=%ff"]:
         send(s, "bad kv filter", "GET", f"/keys?{q}")
     send(s, "bad raw", "GET", f"/keys/{uniq('absent')}?raw=maybe")
     for v in TTL_BAD:
@@ -450,7 +455,7 @@ def test_bodies_over_limits(s):
     send(s, "10 MiB body", "PUT", f"/keys/{uniq('hk')}", body=huge, ctype="text/plain")
     send(s, "value over kv.max_value", "PUT", f"/keys/{uniq('hk')}",
          body=b"v" * (1024 * 1024 + 1), ctype="text/plain", headers={"If-Match": '"nope"'})
-    send(s, "value over kv.max_value", "PUT", f"/keys?{uniq('hk')}=" + "v" * 6000)
+    send(s, "URI over nginx's limit", "PUT", f"/keys?{uniq('hk')}=" + "v" * 20000)
     assert not STATE["fails"], "\n".join(STATE["fails"][:80])
 
 
@@ -566,7 +571,7 @@ def test_raw_http(s):
         ("HTTP/1.0 no host", b"GET /keys/%00 HTTP/1.0\r\n" + auth + b"\r\n"),
         ("absolute URI traversal", req(b"GET http://localhost/keys/..%2f..%2fetc HTTP/1.1")),
         ("raw json NUL", req(b"POST /add_event HTTP/1.1",
-                             b"Content-Type: application/json\r\nContent-Length: 18\r\n",
+                             b"Content-Type: application/json\r\nContent-Length: 17\r\n",
                              b'{"tags":["a\x00b"]}\n')),
     ]
     for desc, data in cases:
@@ -629,6 +634,7 @@ def test_nothing_changed(s):
     restarts = s.worker_restarts()
     print(f"# hostile corpus: {STATE['requests']} requests replayed, "
           f"{STATE['asserts']} assertions, {len(STATE['fails'])} failures")
+    print("# answers by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(STATE["statuses"].items())))
     for f in STATE["fails"]:
         print("# FAIL " + f.replace("\n", " ")[:400])
     assert restarts == STATE["restarts"], \
