@@ -104,6 +104,24 @@ def snapshot(s):
     return {r[0].split(".")[-1]: r[1] for r in rows}
 
 
+# Two tables also change behind the requests' back when earlier modules left
+# work behind: the geo worker enriches queued tasks, the kv sweep deletes
+# expired keys.  For them a change of the whole-table checksum is accepted
+# when what requests write is unchanged: the tasks as submitted, and the keys
+# that cannot expire during the run.
+STABLE_VIEWS = {
+    "geo_tasks": "SELECT COUNT(*), COALESCE(BIT_XOR(CRC32(CONCAT_WS('|', id, HEX(task_id),"
+                 " HEX(name), status_code, HEX(ip), submitted_at))), 0) FROM geo_tasks",
+    "kv_keys": "SELECT COUNT(*), COALESCE(BIT_XOR(CRC32(CONCAT_WS('|', HEX(k), MD5(v),"
+               " HEX(content_type), version, expires_at, created_at, updated_at))), 0)"
+               " FROM kv_keys WHERE expires_at IS NULL OR expires_at > '{cutoff}'",
+}
+
+
+def stable_views(s, cutoff):
+    return {t: s.mysql(q.replace("{cutoff}", cutoff)) for t, q in STABLE_VIEWS.items()}
+
+
 def raw_statuses(data):
     return [int(m.group(1)) for m in re.finditer(rb"(?:^|\r\n)HTTP/1\.[01] (\d{3}) ", data)]
 
@@ -285,6 +303,8 @@ def test_snapshot_before(s):
             break
         prev = cur
     STATE["before"] = prev
+    STATE["cutoff"] = s.scalar("SELECT UTC_TIMESTAMP(6) + INTERVAL 1 HOUR")
+    STATE["views"] = stable_views(s, STATE["cutoff"])
     STATE["restarts"] = s.worker_restarts()
     assert STATE["restarts"] >= 0
     assert len(prev) >= 10, prev
@@ -631,6 +651,9 @@ def test_nothing_changed(s):
     after = snapshot(s)
     changed = sorted(t for t in set(after) | set(STATE["before"])
                      if after.get(t) != STATE["before"].get(t))
+    views = stable_views(s, STATE["cutoff"])
+    changed = [t for t in changed
+               if t not in STABLE_VIEWS or views[t] != STATE["views"][t]]
     restarts = s.worker_restarts()
     print(f"# hostile corpus: {STATE['requests']} requests replayed, "
           f"{STATE['asserts']} assertions, {len(STATE['fails'])} failures")
