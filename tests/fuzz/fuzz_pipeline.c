@@ -23,7 +23,9 @@
  *     (an empty body for HEAD);
  *   - every 4xx carries the JSON error envelope
  *     {"error":{"code":"snake_case","message":"..."}} that json_validate
- *     accepts (unless HEAD), with Content-Type application/json;
+ *     accepts (unless HEAD), with Content-Type application/json, or a
+ *     compat route's documented shape: JSend fail (geo), {"code","message"}
+ *     (logs) or plain text (usage tags);
  *   - 405 carries Allow. */
 #include "autoconfig.h"
 
@@ -123,6 +125,42 @@ check_envelope(const char *body, size_t len, int status)
 	FUZZ_CHECK(json_object_get_string_len(msg) > 0, "empty error message");
 }
 
+/* A 4xx JSON body: the error envelope, or a compat route's documented
+ * shape: JSend {"status":"fail","data":{...}} (geo, API.md §4) or
+ * {"code": <the status>, "message": "..."} (logs, API.md §1). */
+static void
+check_error_body(const char *body, size_t len, int status)
+{
+	struct diag d;
+	json_object *obj, *v;
+
+	FUZZ_CHECK(json_parse(scratch, body, len, &obj, &d) == 0, "%d body: %s", status, d.msg);
+	FUZZ_CHECK(json_object_is_type(obj, json_type_object), "%d body is not an object", status);
+	if (json_member(obj, "error") != NULL) {
+		check_envelope(body, len, status);
+		return;
+	}
+	v = json_member(obj, "status");
+	if (v != NULL) {
+		FUZZ_CHECK(json_object_is_type(v, json_type_string) &&
+				   strcmp(json_object_get_string(v), "fail") == 0,
+			   "%d JSend body without status \"fail\"", status);
+		v = json_member(obj, "data");
+		FUZZ_CHECK(v != NULL && json_object_is_type(v, json_type_object) &&
+				   json_object_object_length(v) > 0,
+			   "%d JSend body without a data object", status);
+		return;
+	}
+	v = json_member(obj, "code");
+	FUZZ_CHECK(v != NULL && json_object_is_type(v, json_type_int) &&
+			   json_object_get_int(v) == status,
+		   "%d body is neither the envelope nor a compat shape", status);
+	v = json_member(obj, "message");
+	FUZZ_CHECK(v != NULL && json_object_is_type(v, json_type_string) &&
+			   json_object_get_string_len(v) > 0,
+		   "%d compat body without a message", status);
+}
+
 static void
 check_response(const char *out, size_t n, bool head, const uint8_t *data, size_t size)
 {
@@ -181,7 +219,13 @@ check_response(const char *out, size_t n, bool head, const uint8_t *data, size_t
 	if (status >= 400 && status < 500) {
 		const char *ct = find_header(head_block, head_len, "Content-Type");
 
-		FUZZ_CHECK(ct != NULL && strncmp(ct, "application/json", 16) == 0,
+		FUZZ_CHECK(ct != NULL, "%d without a Content-Type", status);
+		/* the usage-tag compat routes answer plain text (API.md §2) */
+		if (strncmp(ct, "text/plain; charset=utf-8", 25) == 0) {
+			FUZZ_CHECK(head || body_len > 0, "%d with an empty text body", status);
+			return;
+		}
+		FUZZ_CHECK(strncmp(ct, "application/json", 16) == 0,
 			   "%d without a JSON Content-Type", status);
 		if (!head) {
 			struct diag d;
@@ -191,7 +235,7 @@ check_response(const char *out, size_t n, bool head, const uint8_t *data, size_t
 				fuzz_dump("body", body, body_len);
 				FUZZ_CHECK(0, "%d body rejected by json_validate: %s", status, d.msg);
 			}
-			check_envelope(body, body_len, status);
+			check_error_body(body, body_len, status);
 		}
 	}
 }
