@@ -45,6 +45,10 @@ struct db {
 	unsigned long reconnects;
 	unsigned long retries;
 	bool lost;          /* a connection failed or was lost since the last success */
+	/* The connection was lost.  Statements stay allocated until the next
+	 * db_connect(), because callers still hold them (to release them after
+	 * the error); only then is the handle torn down and re-made. */
+	bool broken;
 };
 
 static int db_next_slot;
@@ -89,10 +93,8 @@ set_conn_error(struct db *db, struct diag *d, const char *what)
 {
 	diag_set(d, (int)mysql_errno(db->conn), "%s: %s", what, mysql_error(db->conn));
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_sqlstate(db->conn));
-	if (code_unavailable(d->code)) {
-		db->lost = true;
-		db_disconnect(db);
-	}
+	if (code_unavailable(d->code))
+		db->lost = db->broken = true;
 }
 
 static void
@@ -101,10 +103,8 @@ set_stmt_error(struct db_stmt *st, struct diag *d, const char *what)
 	diag_set(d, (int)mysql_stmt_errno(st->stmt), "%s: %s", what,
 		 mysql_stmt_error(st->stmt));
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_stmt_sqlstate(st->stmt));
-	if (code_unavailable(d->code)) {
-		st->db->lost = true;
-		db_disconnect(st->db);
-	}
+	if (code_unavailable(d->code))
+		st->db->lost = st->db->broken = true;
 }
 
 /* -------------------------------------------------------------- connection */
@@ -143,6 +143,7 @@ db_disconnect(struct db *db)
 	if (db->conn != NULL)
 		mysql_close(db->conn);
 	db->conn = NULL;
+	db->broken = false;
 }
 
 void
@@ -157,7 +158,7 @@ db_free(struct db *db)
 bool
 db_connected(const struct db *db)
 {
-	return db->conn != NULL;
+	return db->conn != NULL && !db->broken;
 }
 
 unsigned long
@@ -197,6 +198,8 @@ db_connect(struct db *db, struct diag *d)
 	my_bool off = 0;
 	const char *sock = config_str("db.socket");
 
+	if (db->broken)
+		db_disconnect(db); /* no statement of the lost connection is in use now */
 	if (db->conn != NULL)
 		return 0;
 	db->conn = mysql_init(NULL);
@@ -285,10 +288,7 @@ db_prepare(struct db *db, struct db_query *q, struct diag *d)
 	if (mysql_stmt_prepare(st->stmt, q->sql, strlen(q->sql)) != 0) {
 		set_stmt_error(st, d, "prepare");
 		log_error("prepare failed (%d): %s", d->code, d->msg);
-		if (db->conn != NULL)
-			stmt_free(st);
-		else
-			mem_free(st); /* db_disconnect closed it already */
+		stmt_free(st); /* not in the cache yet */
 		return NULL;
 	}
 	st->nparams = (unsigned)mysql_stmt_param_count(st->stmt);
@@ -476,7 +476,8 @@ db_release(struct db_stmt *st)
 {
 	if (st == NULL || !st->has_result)
 		return;
-	mysql_stmt_free_result(st->stmt);
+	if (!st->db->broken)
+		mysql_stmt_free_result(st->stmt);
 	st->has_result = false;
 }
 
@@ -494,7 +495,7 @@ db_exec(struct db_stmt *st, struct diag *d)
 static int
 simple_query(struct db *db, const char *sql, struct diag *d)
 {
-	if (db->conn == NULL) {
+	if (db->conn == NULL || db->broken) {
 		diag_set(d, DB_CR_SERVER_GONE, "not connected");
 		return -1;
 	}
@@ -527,7 +528,7 @@ db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
 		if (simple_query(db, "START TRANSACTION", d) < 0)
 			goto failed;
 		if (fn(db, arg, d) < 0) {
-			if (db->conn != NULL) {
+			if (db_connected(db)) {
 				struct diag ignored;
 
 				simple_query(db, "ROLLBACK", &ignored);
@@ -585,7 +586,7 @@ db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d)
 	} while (status == 0);
 	status = 0;
 out:
-	if (db->conn != NULL)
+	if (db_connected(db))
 		mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
 	return status == 0 ? 0 : -1;
 }
