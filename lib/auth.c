@@ -188,8 +188,7 @@ struct auth_cache_entry {
 	bool found;
 	unsigned char hash[AUTH_HASH_BYTES];
 	struct auth a;
-	int64_t at_ms;
-	int64_t generation;
+	struct auth_stamp stamp;
 };
 
 static struct auth_cache_entry auth_cache[AUTH_CACHE_SLOTS];
@@ -218,6 +217,23 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct auth_stamp
+auth_stamp_now(void)
+{
+	struct auth_stamp s = {now_ms(), metrics_value(metric_generation)};
+
+	return s;
+}
+
+bool
+auth_stamp_fresh(struct auth_stamp s)
+{
+	long long ttl = config_int("auth.cache_ms");
+
+	return ttl > 0 && now_ms() - s.at_ms < ttl &&
+	       s.generation == metrics_value(metric_generation);
+}
+
 static struct auth_cache_entry *
 cache_slot(const unsigned char hash[AUTH_HASH_BYTES])
 {
@@ -228,12 +244,9 @@ cache_slot(const unsigned char hash[AUTH_HASH_BYTES])
 static int
 cache_get(const unsigned char hash[AUTH_HASH_BYTES], struct auth *a)
 {
-	long long ttl = config_int("auth.cache_ms");
 	struct auth_cache_entry *e = cache_slot(hash);
 
-	if (ttl <= 0 || !e->used || memcmp(e->hash, hash, AUTH_HASH_BYTES) != 0)
-		return -1;
-	if (now_ms() - e->at_ms >= ttl || e->generation != metrics_value(metric_generation))
+	if (!e->used || memcmp(e->hash, hash, AUTH_HASH_BYTES) != 0 || !auth_stamp_fresh(e->stamp))
 		return -1;
 	if (!e->found)
 		return 1;
@@ -243,7 +256,7 @@ cache_get(const unsigned char hash[AUTH_HASH_BYTES], struct auth *a)
 
 static void
 cache_put(const unsigned char hash[AUTH_HASH_BYTES], bool found, const struct auth *a,
-	  int64_t generation)
+	  struct auth_stamp stamp)
 {
 	struct auth_cache_entry *e = cache_slot(hash);
 
@@ -254,8 +267,7 @@ cache_put(const unsigned char hash[AUTH_HASH_BYTES], bool found, const struct au
 	memcpy(e->hash, hash, AUTH_HASH_BYTES);
 	if (found)
 		e->a = *a;
-	e->at_ms = now_ms();
-	e->generation = generation;
+	e->stamp = stamp;
 }
 
 int
@@ -265,8 +277,8 @@ auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
 	unsigned char hash[AUTH_HASH_BYTES];
 	struct db_stmt *st;
 	int rc, cached;
-	/* read before the lookup: an invalidation during it makes the entry stale */
-	int64_t generation = metrics_value(metric_generation);
+	/* taken before the lookup: an invalidation during it makes the entry stale */
+	struct auth_stamp stamp = auth_stamp_now();
 
 	if (len > 256)
 		return 1;
@@ -302,6 +314,6 @@ auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
 	db_release(st);
 	if (rc < 0)
 		return -1;
-	cache_put(hash, rc == 1, a, generation);
+	cache_put(hash, rc == 1, a, stamp);
 	return rc == 1 ? 0 : 1;
 }

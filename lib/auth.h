@@ -82,6 +82,17 @@ int auth_extract(const char *authorization, const char *x_api_key,
 int auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
 		 struct diag *d);
 void auth_anonymous(struct auth *a, uint32_t scopes);
+/* For caches of facts that go with a key (a log service's allowed
+ * addresses): take a stamp before the lookup and keep it with the entry;
+ * the entry is fresh while auth.cache_ms has not passed and no
+ * auth_invalidate() happened since, exactly as for keys. */
+struct auth_stamp {
+	int64_t at_ms;
+	int64_t generation;
+};
+struct auth_stamp auth_stamp_now(void);
+bool auth_stamp_fresh(struct auth_stamp s);
+
 /* Declares the generation counter; call before metrics_init. */
 void auth_declare_metrics(void);
 void auth_invalidate(void);

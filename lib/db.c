@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,11 +256,39 @@ db_ping(struct db *db, struct diag *d)
 
 /* -------------------------------------------------------------- statements */
 
+/* Result columns, from the statement's metadata: known at prepare for a
+ * SELECT, only after the first execute for a CALL whose procedure ends
+ * with a SELECT.  Every value is fetched as text into a growable buffer. */
+static void
+setup_columns(struct db_stmt *st)
+{
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st->stmt);
+
+	if (meta == NULL)
+		return;
+	st->ncols = mysql_num_fields(meta);
+	mysql_free_result(meta);
+	st->res = mem_calloc(st->ncols, sizeof *st->res);
+	st->cols = mem_calloc(st->ncols, sizeof *st->cols);
+	for (unsigned i = 0; i < st->ncols; i++) {
+		struct db_col *c = &st->cols[i];
+
+		c->cap = 64;
+		c->buf = mem_alloc(c->cap);
+		st->res[i].buffer_type = MYSQL_TYPE_STRING;
+		st->res[i].buffer = c->buf;
+		/* one byte kept back for the terminating NUL */
+		st->res[i].buffer_length = c->cap - 1;
+		st->res[i].length = &c->len;
+		st->res[i].is_null = &c->is_null;
+		st->res[i].error = &c->error;
+	}
+}
+
 struct db_stmt *
 db_prepare(struct db *db, struct db_query *q, struct diag *d)
 {
 	struct db_stmt *st;
-	MYSQL_RES *meta;
 
 	if (q->slot < 0) {
 		if (db_next_slot >= DB_MAX_QUERIES) {
@@ -296,26 +325,7 @@ db_prepare(struct db *db, struct db_query *q, struct diag *d)
 	st->ints = mem_calloc(st->nparams, sizeof *st->ints);
 	st->lens = mem_calloc(st->nparams, sizeof *st->lens);
 	st->nulls = mem_calloc(st->nparams, sizeof *st->nulls);
-	meta = mysql_stmt_result_metadata(st->stmt);
-	if (meta != NULL) {
-		st->ncols = mysql_num_fields(meta);
-		mysql_free_result(meta);
-		st->res = mem_calloc(st->ncols, sizeof *st->res);
-		st->cols = mem_calloc(st->ncols, sizeof *st->cols);
-		for (unsigned i = 0; i < st->ncols; i++) {
-			struct db_col *c = &st->cols[i];
-
-			c->cap = 64;
-			c->buf = mem_alloc(c->cap);
-			st->res[i].buffer_type = MYSQL_TYPE_STRING;
-			st->res[i].buffer = c->buf;
-			/* one byte kept back for the terminating NUL */
-			st->res[i].buffer_length = c->cap - 1;
-			st->res[i].length = &c->len;
-			st->res[i].is_null = &c->is_null;
-			st->res[i].error = &c->error;
-		}
-	}
+	setup_columns(st);
 	db->stmts[q->slot] = st;
 	return st;
 }
@@ -376,7 +386,9 @@ db_execute(struct db_stmt *st, struct diag *d)
 		set_stmt_error(st, d, "execute");
 		return -1;
 	}
-	if (st->ncols > 0) {
+	if (st->ncols == 0 && mysql_stmt_field_count(st->stmt) > 0)
+		setup_columns(st); /* a CALL: its result is described only now */
+	if (st->ncols > 0 && mysql_stmt_field_count(st->stmt) > 0) {
 		if (mysql_stmt_bind_result(st->stmt, st->res) != 0) {
 			set_stmt_error(st, d, "bind result");
 			return -1;
@@ -471,14 +483,32 @@ db_insert_id(struct db_stmt *st)
 	return (uint64_t)mysql_stmt_insert_id(st->stmt);
 }
 
+/* A CALL answers with its procedure's result sets and then a status of
+ * its own; all of them are read before the connection takes another
+ * command. */
+static void
+drain_results(struct db_stmt *st)
+{
+	while (!st->db->broken && mysql_stmt_more_results(st->stmt)) {
+		if (mysql_stmt_next_result(st->stmt) != 0)
+			break; /* the error is the procedure's and surfaced already */
+		mysql_stmt_free_result(st->stmt);
+	}
+}
+
 void
 db_release(struct db_stmt *st)
 {
-	if (st == NULL || !st->has_result)
+	if (st == NULL)
 		return;
+	if (!st->has_result) {
+		drain_results(st);
+		return;
+	}
 	if (!st->db->broken)
 		mysql_stmt_free_result(st->stmt);
 	st->has_result = false;
+	drain_results(st);
 }
 
 int
@@ -555,6 +585,46 @@ failed:
 		log_info("transaction retry %d after error %d", attempt + 1, d->code);
 		if (!db_error_reconnectable(d))
 			backoff(attempt);
+	}
+}
+
+/* An idle connection has nothing to read: anything readable (the
+ * server's close after a restart, or the error packet of a KILL) means
+ * the connection is gone.  A poll, not a round trip. */
+static bool
+peer_closed(MYSQL *conn)
+{
+	struct pollfd p = {.fd = (int)mysql_get_socket(conn), .events = POLLIN};
+
+	return poll(&p, 1, 0) != 0;
+}
+
+int
+db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
+{
+	for (int attempt = 0;; attempt++) {
+		if (db_connect(db, d) < 0)
+			return -1;
+		if (peer_closed(db->conn)) {
+			db->lost = db->broken = true;
+			if (db_connect(db, d) < 0)
+				return -1;
+		}
+		if (fn(db, arg, d) == 0)
+			return 0;
+		if (db_error_reconnectable(d)) {
+			/* the statement may have committed before the link went */
+			d->code = DIAG_UNAVAILABLE;
+			snprintf(d->msg, sizeof d->msg,
+				 "connection lost during a write; outcome unknown");
+			return -1;
+		}
+		if ((d->code != DB_ER_LOCK_DEADLOCK && d->code != DB_ER_LOCK_WAIT_TIMEOUT) ||
+		    attempt + 1 >= DB_TXN_ATTEMPTS)
+			return -1;
+		db->retries++;
+		log_info("statement retry %d after error %d", attempt + 1, d->code);
+		backoff(attempt);
 	}
 }
 

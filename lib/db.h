@@ -92,6 +92,15 @@ int db_exec(struct db_stmt *st, struct diag *d);
 typedef int (*db_txn_fn)(struct db *db, void *arg, struct diag *d);
 int db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
 
+/* Runs fn with no transaction around it, for a write that is one
+ * self-committing unit: a single statement, or a CALL of a procedure
+ * that is its own transaction (it saves START TRANSACTION and COMMIT, two
+ * round trips).  A deadlock or lock wait timeout (the unit rolled back)
+ * runs fn again like db_txn.  A connection that died while idle is
+ * replaced before fn sends anything; a connection lost while fn runs is
+ * DIAG_UNAVAILABLE: the write may have committed, so it is not retried. */
+int db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
+
 /* Runs a script of several statements (migrations). */
 int db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d);
 

@@ -183,7 +183,7 @@ events_http_add(struct ctx *c)
 {
 	struct add_args a = {now_us(), false};
 
-	if (idem_run(c, add_body, &a) < 0)
+	if (idem_run_single(c, add_body, &a) < 0)
 		return -1;
 	if (a.created && c->http->status == 201)
 		count(metric_created, 1);

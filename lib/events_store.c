@@ -8,27 +8,19 @@
 
 /* ---------------------------------------------------------------- writes */
 
-DB_QUERY(q_insert,
-	 "INSERT INTO events (start_us, stop_us, tags, created_at) VALUES (?, ?, ?, NOW(6))");
-
-/* Tags go in up to four rows per statement (one round trip for the usual
- * few tags); q_tag_rows[k] inserts k + 1 rows. */
-#define TAG_ROW "(?, ?, ?)"
-#define TAG_INSERT "INSERT INTO event_tags (event_id, tag, pos) VALUES " TAG_ROW
-static struct db_query q_tag_rows[4] = {
-	{TAG_INSERT, -1},
-	{TAG_INSERT ", " TAG_ROW, -1},
-	{TAG_INSERT ", " TAG_ROW ", " TAG_ROW, -1},
-	{TAG_INSERT ", " TAG_ROW ", " TAG_ROW ", " TAG_ROW, -1},
-};
+/* One round trip: the procedure (sql/0007) inserts the event and its
+ * tag rows as one transaction -- its own, or the Idempotency-Key's when
+ * one is open -- and answers the new id. */
+DB_QUERY(q_add, "CALL event_add(?, ?, ?)");
 
 int
 events_store_add(struct db *db, struct arena *a, const struct events_new *ev, int64_t *id,
 		 struct diag *d)
 {
-	struct db_stmt *st = db_prepare(db, &q_insert, d);
+	struct db_stmt *st = db_prepare(db, &q_add, d);
 	size_t len = 0;
 	char *joined;
+	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -48,25 +40,15 @@ events_store_add(struct db *db, struct arena *a, const struct events_new *ev, in
 	else
 		db_bind_null(st, 1);
 	db_bind_text(st, 2, joined, len);
-	if (db_exec(st, d) < 0)
+	if (db_execute(st, d) < 0)
 		return -1;
-	*id = (int64_t)db_insert_id(st);
-	for (size_t i = 0; i < ev->ntags;) {
-		size_t k = ev->ntags - i < 4 ? ev->ntags - i : 4;
-
-		st = db_prepare(db, &q_tag_rows[k - 1], d);
-		if (st == NULL)
-			return -1;
-		for (size_t j = 0; j < k; j++) {
-			db_bind_int(st, (unsigned)(3 * j), *id);
-			db_bind_text(st, (unsigned)(3 * j + 1), ev->tags[i + j].s, ev->tags[i + j].len);
-			db_bind_int(st, (unsigned)(3 * j + 2), (int64_t)(i + j));
-		}
-		if (db_exec(st, d) < 0)
-			return -1;
-		i += k;
-	}
-	return 0;
+	rc = db_fetch(st, d);
+	if (rc == 1)
+		*id = db_int(st, 0);
+	db_release(st);
+	if (rc == 0)
+		diag_set(d, DIAG_INTERNAL, "event_add answered no row");
+	return rc == 1 ? 0 : -1;
 }
 
 DB_QUERY(q_delete, "DELETE FROM events WHERE id = ?");

@@ -50,8 +50,9 @@ struct events_filter {
 	int limit;               /* rows to read (the caller asks one more than a page) */
 };
 
-/* Inserts an event and its tags (scratch memory from a); *id gets the
- * new id.  Run it in a transaction: it is two statements. */
+/* Inserts an event and its tags (scratch memory from a) as one
+ * transaction: its own under db_autocommit, or the caller's when one is
+ * open; *id gets the new id. */
 int events_store_add(struct db *db, struct arena *a, const struct events_new *ev,
 		     int64_t *id, struct diag *d);
 /* Calls fn for the events matching f in id order, up to f->limit; fn

@@ -67,8 +67,9 @@ struct submit_args {
 	struct geo_ip ip;
 };
 
-/* The write: runs inside idem_run's transaction (maybe twice, after a
- * deadlock: a fresh id each time). */
+/* The write, one INSERT: autocommitted, or inside the Idempotency-Key's
+ * transaction (idem_run_single); it may run twice after a deadlock, with a
+ * fresh id each time. */
 static int
 submit_body(struct ctx *c, void *arg)
 {
@@ -149,7 +150,7 @@ geo_http_submit(struct ctx *c)
 		return jsend_fail(c, 400, &fail);
 	/* REMOTE_ADDR as nginx passes it; realip decides whom to believe */
 	a.has_ip = addr != NULL && geo_ip_parse(addr, strlen(addr), &a.ip);
-	rc = idem_run(c, submit_body, &a);
+	rc = idem_run_single(c, submit_body, &a);
 	if (rc == 0)
 		restore_location(c);
 	return rc;

@@ -214,8 +214,8 @@ valid_key(const char *k, size_t len)
 	return true;
 }
 
-int
-idem_run(struct ctx *c, idem_fn fn, void *arg)
+static int
+run(struct ctx *c, idem_fn fn, void *arg, bool single)
 {
 	struct idem_call ic;
 	const char *key = ctx_header(c, "HTTP_IDEMPOTENCY_KEY");
@@ -239,7 +239,7 @@ idem_run(struct ctx *c, idem_fn fn, void *arg)
 		ic.route = arena_printf(c->arena, "%s %s", c->match.route->method,
 					c->match.route->pattern);
 	}
-	if (db_txn(c->db, txn_body, &ic, &c->diag) < 0) {
+	if ((single && key == NULL ? db_autocommit : db_txn)(c->db, txn_body, &ic, &c->diag) < 0) {
 		if (c->diag.code == DIAG_INVALID)
 			return 0; /* fn answered with a 4xx; nothing was stored */
 		return -1;
@@ -253,6 +253,18 @@ idem_run(struct ctx *c, idem_fn fn, void *arg)
 		return reply_body(c, ic.status, ic.content_type, ic.body, ic.body_len);
 	}
 	return 0;
+}
+
+int
+idem_run(struct ctx *c, idem_fn fn, void *arg)
+{
+	return run(c, fn, arg, false);
+}
+
+int
+idem_run_single(struct ctx *c, idem_fn fn, void *arg)
+{
+	return run(c, fn, arg, true);
 }
 
 int

@@ -31,6 +31,13 @@ typedef int (*idem_fn)(struct ctx *c, void *arg);
  * response), -1 with c->diag set on a database failure. */
 int idem_run(struct ctx *c, idem_fn fn, void *arg);
 
+/* idem_run for a body whose writes are one self-committing unit: one
+ * statement, or a CALL of a procedure that is its own transaction unless
+ * one is already open.  Without an Idempotency-Key the body runs under
+ * db_autocommit, two round trips cheaper; with one, inside the claim's
+ * transaction as for idem_run. */
+int idem_run_single(struct ctx *c, idem_fn fn, void *arg);
+
 /* The background job: deletes keys older than idempotency.ttl_hours, in
  * batches. *more is set when a batch was full. */
 int idem_expire_step(struct db *db, int *more, struct diag *d);

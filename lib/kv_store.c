@@ -169,8 +169,9 @@ struct put_args {
 };
 
 static int
-put_write(struct db *db, struct put_args *a, struct diag *d)
+put_write(struct db *db, void *arg, struct diag *d)
 {
+	struct put_args *a = arg;
 	const struct kv_put *p = a->p;
 	struct kv_put_result *r = a->r;
 	struct db_stmt *st;
@@ -258,7 +259,7 @@ kv_store_put(struct db *db, const struct kv_put *p, struct kv_put_result *r, str
 	if (p->ttl > 0)
 		return db_txn(db, put_txn, &a, d);
 	/* without a TTL the write is one autocommitted statement */
-	return put_write(db, &a, d);
+	return db_autocommit(db, put_write, &a, d);
 }
 
 /* ------------------------------------------------------------------- delete */

@@ -170,6 +170,7 @@ logs_http_intake(struct ctx *c)
 	struct intake in;
 	struct logs_limits lim;
 	char msg[256];
+	int (*run)(struct ctx *, idem_fn, void *);
 	int rc;
 
 	/* 0. over limits.max_body: the compat 413 (the route has ROUTE_OWN_413) */
@@ -227,11 +228,13 @@ logs_http_intake(struct ctx *c)
 		return compat(c, 400, msg);
 	}
 
-	/* 5. one transaction, with the Idempotency-Key when given; once more
-	 * after a connection lost before COMMIT (the server rolled back) */
-	rc = idem_run(c, intake_txn, &in);
+	/* 5. one transaction, with the Idempotency-Key when given (a batch of
+	 * one statement needs none of its own); once more after a connection
+	 * lost before COMMIT (the server rolled back) */
+	run = logs_store_insert_single(&in.batch) ? idem_run_single : idem_run;
+	rc = run(c, intake_txn, &in);
 	if (rc < 0 && db_error_reconnectable(&c->diag))
-		rc = idem_run(c, intake_txn, &in);
+		rc = run(c, intake_txn, &in);
 	if (rc < 0)
 		return storage_failure(c);
 	if (in.stored) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
@@ -74,8 +75,22 @@ logs_store_service_get(struct db *db, const char *name, size_t len,
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
-int
-logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set, struct diag *d)
+/* The allowed addresses of recently seen services, so that intake costs
+ * no lookup beyond the key's: cached as keys are (auth_stamp), so a
+ * service disabled through the API is seen at once and a change made
+ * outside the pool within auth.cache_ms.  Direct-mapped by id. */
+#define SERVICE_IPS_SLOTS 16
+
+static struct service_ips_slot {
+	int64_t id; /* 0: empty */
+	struct auth_stamp stamp;
+	int rc;     /* as logs_store_service_ips: 0 enabled, 1 unknown or disabled */
+	bool set;
+	char ips[LOGS_ALLOWED_IPS_CAP];
+} ips_cache[SERVICE_IPS_SLOTS];
+
+static int
+service_ips_lookup(struct db *db, int64_t id, char *out, bool *set, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_service_ips, d);
 	int rc;
@@ -86,6 +101,8 @@ logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set, struct d
 	if (db_execute(st, d) < 0)
 		return -1;
 	rc = db_fetch(st, d);
+	*set = false;
+	out[0] = '\0';
 	if (rc == 1) {
 		size_t len;
 		const char *ips = db_text(st, 0, &len);
@@ -98,6 +115,30 @@ logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set, struct d
 	}
 	db_release(st);
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+int
+logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set, struct diag *d)
+{
+	struct service_ips_slot *slot = &ips_cache[(uint64_t)id % SERVICE_IPS_SLOTS];
+	struct auth_stamp stamp;
+	int rc;
+
+	if (slot->id == id && id != 0 && auth_stamp_fresh(slot->stamp)) {
+		*set = slot->set;
+		memcpy(out, slot->ips, strlen(slot->ips) + 1);
+		return slot->rc;
+	}
+	stamp = auth_stamp_now(); /* before the lookup, as for keys */
+	rc = service_ips_lookup(db, id, out, set, d);
+	if (rc < 0)
+		return -1;
+	slot->id = id;
+	slot->stamp = stamp;
+	slot->rc = rc;
+	slot->set = *set;
+	memcpy(slot->ips, out, strlen(out) + 1);
+	return rc;
 }
 
 struct create_args {
@@ -268,6 +309,30 @@ insert_query(size_t k)
 	return &insert_q[k];
 }
 
+/* The next statement of a batch from row i: the index into insert_sizes
+ * of the largest size that fits the rows left and the byte budget. */
+static size_t
+next_statement(const struct logs_batch *b, size_t i)
+{
+	size_t fit = 0, bytes = 0, k = 0;
+
+	while (i + fit < b->n && fit < LOGS_INSERT_MAX_ROWS) {
+		bytes += b->records[i + fit].body_len + 64;
+		if (fit > 0 && bytes > LOGS_INSERT_MAX_BYTES)
+			break;
+		fit++; /* at least one row */
+	}
+	while (insert_sizes[k] > fit)
+		k++;
+	return k;
+}
+
+bool
+logs_store_insert_single(const struct logs_batch *b)
+{
+	return b->n > 0 && insert_sizes[next_statement(b, 0)] == b->n;
+}
+
 int
 logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 		  const struct logs_batch *b, struct diag *d)
@@ -278,19 +343,7 @@ logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 	for (size_t r = 0; r < b->n; r++)
 		timefmt_sql(b->records[r].ts, ts + r * (TIMEFMT_SQL_LEN + 1));
 	while (i < b->n) {
-		/* rows that fit the byte budget (at least one) */
-		size_t fit = 0, bytes = 0;
-
-		while (i + fit < b->n && fit < LOGS_INSERT_MAX_ROWS) {
-			bytes += b->records[i + fit].body_len + 64;
-			if (fit > 0 && bytes > LOGS_INSERT_MAX_BYTES)
-				break;
-			fit++;
-		}
-		size_t k = 0;
-
-		while (insert_sizes[k] > fit)
-			k++;
+		size_t k = next_statement(b, i);
 		size_t n = insert_sizes[k];
 		struct db_stmt *st = db_prepare(db, insert_query(k), d);
 

@@ -44,7 +44,9 @@ int logs_store_service_get(struct db *db, const char *name, size_t len,
 			   struct logs_service *out, struct diag *d);
 /* The allowed_ips of an enabled service: *set false when any address may
  * push.  0 found, 1 unknown or disabled, -1 error.  out has
- * LOGS_ALLOWED_IPS_CAP bytes. */
+ * LOGS_ALLOWED_IPS_CAP bytes.  Answers are cached in the process as keys
+ * are (auth_resolve): a change is seen within auth.cache_ms, at once
+ * after auth_invalidate(). */
 int logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set,
 			   struct diag *d);
 /* Creates a service with a new key (key_out, shown once).  allowed_ips:
@@ -68,14 +70,18 @@ int logs_store_service_list(struct db *db, int64_t after_id, int limit,
 
 /* -------------------------------------------------------------- records */
 
-/* Inserts the batch for the service inside the caller's transaction, with
- * multi-row prepared INSERTs of a few fixed sizes (at most
- * LOGS_INSERT_MAX_ROWS rows and about LOGS_INSERT_MAX_BYTES of bodies per
- * statement); never one statement per record. */
+/* Inserts the batch for the service inside the caller's transaction (or
+ * alone when logs_store_insert_single), with multi-row prepared INSERTs
+ * of a few fixed sizes (at most LOGS_INSERT_MAX_ROWS rows and about
+ * LOGS_INSERT_MAX_BYTES of bodies per statement); never one statement per
+ * record. */
 #define LOGS_INSERT_MAX_ROWS 1000
 #define LOGS_INSERT_MAX_BYTES (4u << 20)
 int logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 		      const struct logs_batch *batch, struct diag *d);
+/* The batch is one statement (the common sizes 1 and 1000 are): it may
+ * be written without a transaction around it. */
+bool logs_store_insert_single(const struct logs_batch *b);
 
 /* A search: the filters of GET /logs, which the compat queries reuse. */
 struct logs_filter {

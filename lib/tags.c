@@ -153,8 +153,8 @@ struct update_args {
 	bool applied;
 };
 
-/* Runs inside idem_run's transaction (which also claims and stores the
- * Idempotency-Key): the increment, the history row and the stored answer
+/* One CALL, autocommitted; with an Idempotency-Key inside the claim's
+ * transaction, so the increment, the history row and the stored answer
  * commit together or not at all. */
 static int
 update_body(struct ctx *c, void *arg)
@@ -193,7 +193,7 @@ tags_http_update(struct ctx *c)
 		return 0;
 	if (rc == 1 && !tags_parse_n(v, vl, &a.n))
 		return reply_text(c, 412, TAGS_INVALID);
-	if (idem_run(c, update_body, &a) < 0)
+	if (idem_run_single(c, update_body, &a) < 0)
 		return -1;
 	if (a.applied && c->http->status == 200)
 		metrics_add(metric_updates, 1);

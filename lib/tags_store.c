@@ -16,26 +16,12 @@
 DB_QUERY(q_create,
 	 "INSERT INTO tags (name, count, created_at) VALUES (?, 0, NOW(6))");
 
-/* The new count comes back through LAST_INSERT_ID(expr): for an UPDATE,
- * MySQL and MariaDB put the value expr had for the row this statement
- * changed into the statement's OK packet (mysql_stmt_insert_id, our
- * db_insert_id), so it is exactly the value this statement wrote while it
- * held the row's lock -- no second read, which could see another
- * client's increment committed in between.  UPDATE ... RETURNING exists
- * on neither server (MariaDB has RETURNING for INSERT and DELETE only).
- * When no row matched, expr was never evaluated and the insert id is
- * meaningless, so the affected-row count is checked first; with n >= 1
- * the row always changes, so "affected" is 1 for an existing tag.
- *
- * The UPDATE is the transaction's last statement, after the history
- * INSERT: the tag row's exclusive lock, which serialises every increment
- * of a hot tag, is then held only from the UPDATE to the COMMIT. */
-DB_QUERY(q_increment,
-	 "UPDATE tags SET count = LAST_INSERT_ID(count + ?), last_used_at = NOW(6)"
-	 " WHERE id = ?");
-DB_QUERY(q_history_add,
-	 "INSERT INTO tag_history (tag_id, at, amount) VALUES (?, NOW(6), ?)");
-DB_QUERY(q_history_undo, "DELETE FROM tag_history WHERE id = ?");
+/* One round trip: the procedure (sql/0007) adds n and writes the history
+ * row as one transaction -- its own, or the Idempotency-Key's when one is
+ * open -- and answers the count it wrote while it held the row's lock
+ * (LAST_INSERT_ID(expr), no second read that could see another client's
+ * increment), or NULL when no tag has the id. */
+DB_QUERY(q_increment, "CALL tag_increment(?, ?)");
 DB_QUERY(q_lookup, "SELECT id FROM tags WHERE name = ?");
 DB_QUERY(q_get, "SELECT id, count FROM tags WHERE name = ?");
 DB_QUERY(q_history,
@@ -189,61 +175,40 @@ forget_id(const char *name, size_t len)
 	id_slot(name, len)->id = 0;
 }
 
-/* Removes the history row just written when the UPDATE did not happen:
- * the caller may commit (a 404 or 412 answer is not a failure). */
-static int
-undo_history(struct db *db, uint64_t history_id, struct diag *d)
-{
-	struct db_stmt *st = db_prepare(db, &q_history_undo, d);
-
-	if (st == NULL)
-		return -1;
-	db_bind_int(st, 0, (int64_t)history_id);
-	return db_exec(st, d);
-}
-
 int
 tags_store_increment(struct db *db, const char *name, size_t len, int64_t n,
 		     uint64_t *count, struct diag *d)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct db_stmt *st;
-		uint64_t history_id;
+		const char *v;
 		int64_t id;
 		bool cached;
 		int rc = lookup_id(db, name, len, &id, &cached, d);
 
 		if (rc != 0)
 			return rc;
-		st = db_prepare(db, &q_history_add, d);
+		st = db_prepare(db, &q_increment, d);
 		if (st == NULL)
 			return -1;
 		db_bind_int(st, 0, id);
 		db_bind_int(st, 1, n);
-		if (db_exec(st, d) < 0)
-			return -1;
-		history_id = db_insert_id(st);
-		st = db_prepare(db, &q_increment, d);
-		if (st == NULL)
-			return -1;
-		db_bind_int(st, 0, n);
-		db_bind_int(st, 1, id);
-		if (db_exec(st, d) < 0) {
-			if (d->code != TAGS_ER_DATA_OUT_OF_RANGE &&
-			    d->code != TAGS_ER_WARN_DATA_OUT_OF_RANGE)
-				return -1;
-			if (undo_history(db, history_id, d) < 0)
-				return -1;
-			diag_set(d, DIAG_TOO_LARGE, "the counter would pass 2^64-1");
+		if (db_execute(st, d) < 0) {
+			if (d->code == TAGS_ER_DATA_OUT_OF_RANGE ||
+			    d->code == TAGS_ER_WARN_DATA_OUT_OF_RANGE)
+				diag_set(d, DIAG_TOO_LARGE, "the counter would pass 2^64-1");
 			return -1;
 		}
-		if (db_affected(st) == 1) {
-			*count = db_insert_id(st);
+		rc = db_fetch(st, d);
+		v = rc == 1 ? db_text(st, 0, NULL) : NULL;
+		if (v != NULL)
+			*count = strtoull(v, NULL, 10);
+		db_release(st);
+		if (rc < 0)
+			return -1;
+		if (v != NULL)
 			return 0;
-		}
 		/* the tag is gone (deleted since it was looked up or cached) */
-		if (undo_history(db, history_id, d) < 0)
-			return -1;
 		forget_id(name, len);
 		if (!cached)
 			return 1;

@@ -34,11 +34,12 @@ struct tags_row {
 /* 0 created; 1 a tag of that name exists. */
 int tags_store_create(struct db *db, const char *name, size_t len, struct diag *d);
 
-/* Adds n to the tag's counter and writes one history row of amount n.
- * Must run inside the caller's transaction (db_txn or idem_run): the two
- * statements commit together.  *count gets the new value, read by the
- * UPDATE itself.  0 done; 1 no such tag (nothing written); -1 with
- * d->code DIAG_TOO_LARGE when the counter would pass 2^64-1. */
+/* Adds n to the tag's counter and writes one history row of amount n, as
+ * one transaction: its own under db_autocommit, or the caller's when one
+ * is open (idem_run_single with an Idempotency-Key).  *count gets the new
+ * value, taken by the UPDATE itself.  0 done; 1 no such tag (nothing
+ * written); -1 with d->code DIAG_TOO_LARGE when the counter would pass
+ * 2^64-1. */
 int tags_store_increment(struct db *db, const char *name, size_t len, int64_t n,
 			 uint64_t *count, struct diag *d);
 

@@ -92,6 +92,62 @@ def test_database_down_gives_503_then_recovers(s):
     assert s.metrics().get("cairn_db_reconnects_total", 0) >= 1, "reconnects counted"
 
 
+def hup_and_settle(s):
+    """SIGHUP to the pool master; waits until every worker was replaced."""
+    before = s.pool_workers()
+    os.kill(s.pool_master(), signal.SIGHUP)
+    s.wait_for(lambda: len(s.pool_workers()) == len(before)
+               and not set(s.pool_workers()) & set(before),
+               timeout=30, what="every worker replaced")
+
+
+def test_writes_after_a_database_restart_succeed_first_time(s):
+    """The one-round-trip writes run with no transaction of their own, so
+    a connection lost while one is in flight is a 503 (it may have
+    committed).  A connection that died while idle -- every worker's,
+    after a restart -- must be noticed before anything is sent: the first
+    write of each worker then succeeds, with no 503 and no double count.
+    Keys stay cached throughout, so no key lookup reconnects first."""
+    conf = s.env["CAIRN_CONF"]
+    with open(conf) as f:
+        original = f.read()
+    key = s.admin_key
+    writes = [
+        lambda i: s.request("PUT", f"/keys/fault-restart-{i}", body=b"v",
+                            content_type="text/plain", key=key),
+        lambda i: s.get("/update?tag=fault-restart", key=key),
+        lambda i: s.post("/add_event", {"tags": ["fault-restart"]}, key=key),
+        lambda i: s.post("/event/submit/", {"name": "restart", "status_code": 1},
+                         key=key),
+    ]
+    try:
+        with open(conf, "a") as f:
+            f.write("\nauth.cache_ms = 60000\n")
+        hup_and_settle(s)
+        eq(s.get("/create?tag=fault-restart", key=key).status, 200, "create")
+        workers = len(s.pool_workers())
+        # every worker holds a connection to the old server and the key
+        for i in range(6 * workers):
+            for w in writes:
+                assert w(i).status < 300
+        before = int(s.scalar("SELECT count FROM tags WHERE name = 'fault-restart'"))
+        s.stack("db-stop")
+        s.stack("db-start")
+        n = 3 * workers
+        for i in range(n):
+            for w in writes:
+                r = w(1000 + i)
+                assert r.status < 300, f"write {i} after the restart: {r}"
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        hup_and_settle(s)
+    eq(int(s.scalar("SELECT count FROM tags WHERE name = 'fault-restart'")), before + n,
+       "each /update counted once")
+    eq(int(s.scalar("SELECT COUNT(*) FROM tag_history h JOIN tags t ON t.id = h.tag_id"
+                    " WHERE t.name = 'fault-restart'")), before + n, "one history row each")
+
+
 def test_more_clients_than_workers_never_stall(s):
     workers = len(s.pool_workers())
     clients = 8 * workers
@@ -168,28 +224,21 @@ def test_sighup_reloads_configuration(s):
         original = f.read()
     body = {"name": "x" * 3000, "scopes": ["kv:read"]}
 
-    def hup_and_settle():
-        before = s.pool_workers()
-        os.kill(s.pool_master(), signal.SIGHUP)
-        s.wait_for(lambda: len(s.pool_workers()) == len(before)
-                   and not set(s.pool_workers()) & set(before),
-                   timeout=30, what="every worker replaced")
-
     try:
         with open(conf, "a") as f:
             f.write("\nlimits.max_body = 2048\n")
-        hup_and_settle()
+        hup_and_settle(s)
         r = s.post("/admin/api-keys", body, key=s.admin_key)
         eq(r.status, 413, "the new limit is in force")
         with open(conf, "a") as f:
             f.write("no.such.setting = 1\n")
-        hup_and_settle()
+        hup_and_settle(s)
         assert any("configuration not reloaded" in l for l in s.log_tail(40)), "logged"
         r = s.post("/admin/api-keys", body, key=s.admin_key)
         eq(r.status, 413, "a bad file keeps the settings in force")
     finally:
         with open(conf, "w") as f:
             f.write(original)
-        hup_and_settle()
+        hup_and_settle(s)
     r = s.post("/admin/api-keys", body, key=s.admin_key)
     eq(r.status, 400, "back to the default limit (and the name is too long)")
