@@ -1,5 +1,8 @@
 #include "autoconfig.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #include "text.h"
 
 bool
@@ -9,9 +12,18 @@ text_valid_utf8(const char *str, size_t len)
 
 	while (s < end) {
 		unsigned char c = *s;
+		uint64_t word;
 
 		if (c < 0x80) {
-			s++;
+			/* ASCII runs eight bytes at a time */
+			while (end - s >= 8) {
+				memcpy(&word, s, 8);
+				if (word & UINT64_C(0x8080808080808080))
+					break;
+				s += 8;
+			}
+			while (s < end && *s < 0x80)
+				s++;
 			continue;
 		}
 		size_t n;

@@ -230,22 +230,49 @@ split(int64_t usec, int64_t *days, int64_t *secs_of_day, int64_t *frac)
 	}
 }
 
+/* n decimal digits of v, zero-padded, at p; returns the end. */
+static char *
+put_digits(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/* Written by hand, not with sprintf: result pages and log batches format
+ * thousands of times per request. */
 static void
 format(int64_t usec, char sep, int with_frac, const char *suffix, char *out)
 {
 	int64_t days, sod, frac;
 	int y;
 	unsigned m, d;
+	char *p = out;
 
 	split(usec, &days, &sod, &frac);
 	timefmt_civil_from_days(days, &y, &m, &d);
-	if (with_frac)
-		sprintf(out, "%04d-%02u-%02u%c%02d:%02d:%02d.%06d%s", y, m, d, sep,
-			(int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)frac,
-			suffix);
-	else
-		sprintf(out, "%04d-%02u-%02u%c%02d:%02d:%02d%s", y, m, d, sep,
-			(int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), suffix);
+	if (y < 0 || y > 9999) {
+		p += sprintf(p, "%04d", y);
+	} else {
+		p = put_digits(p, (unsigned)y, 4);
+	}
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = sep;
+	p = put_digits(p, (unsigned)(sod / 3600), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned)(sod % 60), 2);
+	if (with_frac) {
+		*p++ = '.';
+		p = put_digits(p, (unsigned)frac, 6);
+	}
+	strcpy(p, suffix);
 }
 
 void

@@ -18,7 +18,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export CAIRN_BUILD_DIR=${CAIRN_BUILD_DIR:-$root}
-secs=${1:-10}
+# tests/bench/run sources this file with its own arguments (bench names)
+secs=${BENCH_SECONDS:-10}
+[[ ${1:-} =~ ^[0-9]+$ ]] && secs=$1
 tasks=${BENCH_DRAIN_TASKS:-150}
 dir=$CAIRN_BUILD_DIR/tests/tmp/bench-geo-$$
 command -v wrk >/dev/null || { echo "bench_geo: wrk not found (scripts/install-deps)" >&2; exit 1; }
