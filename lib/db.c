@@ -483,15 +483,21 @@ db_insert_id(struct db_stmt *st)
 	return (uint64_t)mysql_stmt_insert_id(st->stmt);
 }
 
-/* A CALL answers with its procedure's result sets and then a status of
- * its own; all of them are read before the connection takes another
- * command. */
+/* A CALL answers with its procedure's result set and then a status of
+ * its own; both are read before the connection takes another command.
+ * Procedures answer last (db.h), so no error can follow the answer; one
+ * that does anyway is logged. */
 static void
 drain_results(struct db_stmt *st)
 {
 	while (!st->db->broken && mysql_stmt_more_results(st->stmt)) {
-		if (mysql_stmt_next_result(st->stmt) != 0)
-			break; /* the error is the procedure's and surfaced already */
+		if (mysql_stmt_next_result(st->stmt) != 0) {
+			struct diag d;
+
+			set_stmt_error(st, &d, "after the procedure's answer");
+			log_error("%s (%d)", d.msg, d.code);
+			break;
+		}
 		mysql_stmt_free_result(st->stmt);
 	}
 }

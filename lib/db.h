@@ -12,7 +12,10 @@
  * formatted into SQL.  Results are fetched unbuffered, row by row, as text
  * (numbers in decimal, DATETIME(6) as "YYYY-MM-DD HH:MM:SS.ffffff"); a
  * statement's result must be finished with db_release() before the next
- * statement runs on the same connection. */
+ * statement runs on the same connection.  A statement may be the CALL of
+ * a procedure that answers with at most one result set, always of the
+ * same columns, as its last statement; that answer is fetched like a
+ * SELECT's. */
 #ifndef CAIRN_DB_H
 #define CAIRN_DB_H
 

@@ -219,6 +219,7 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 {
 	struct idem_call ic;
 	const char *key = ctx_header(c, "HTTP_IDEMPOTENCY_KEY");
+	int (*run_fn)(struct db *, db_txn_fn, void *, struct diag *);
 
 	memset(&ic, 0, sizeof ic);
 	ic.c = c;
@@ -239,7 +240,9 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 		ic.route = arena_printf(c->arena, "%s %s", c->match.route->method,
 					c->match.route->pattern);
 	}
-	if ((single && key == NULL ? db_autocommit : db_txn)(c->db, txn_body, &ic, &c->diag) < 0) {
+	/* without a key to claim, a single-unit body needs no transaction */
+	run_fn = single && key == NULL ? db_autocommit : db_txn;
+	if (run_fn(c->db, txn_body, &ic, &c->diag) < 0) {
 		if (c->diag.code == DIAG_INVALID)
 			return 0; /* fn answered with a 4xx; nothing was stored */
 		return -1;
