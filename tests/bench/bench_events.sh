@@ -5,7 +5,7 @@
 #      (default 1,000,000; target: p99 under 20 ms), plus AND, OR and
 #      unfiltered pages for comparison, and the same at one connection
 #      (latency without queueing).  BENCH_EVENTS=0 measures writes only.
-# add_event waits on the database (five round trips and a commit per
+# add_event waits on the database (one CALL, a durable commit, per
 # request) where /healthz only uses the CPU, so a larger pool
 # (CAIRN_BENCH_WORKERS) lifts the first ratio.
 # Sourced by tests/bench/run (tests/bench/lib.sh gives bench_stack_start,
