@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http.h"
 #include "mem.h"
@@ -247,6 +248,7 @@ http_discard(struct http *h)
 struct http_fcgi {
 	FCGX_Request req;
 	bool open;
+	bool unix_socket; /* the listening socket is AF_UNIX */
 };
 
 static const char *
@@ -303,11 +305,15 @@ struct http_fcgi *
 http_fcgi_new(int listen_fd)
 {
 	struct http_fcgi *f = mem_calloc(1, sizeof *f);
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof addr;
 
 	if (FCGX_InitRequest(&f->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		mem_free(f);
 		return NULL;
 	}
+	f->unix_socket = getsockname(listen_fd, (struct sockaddr *)&addr, &len) == 0 &&
+			 addr.ss_family == AF_UNIX;
 	return f;
 }
 
@@ -321,11 +327,41 @@ http_fcgi_accept(struct http_fcgi *f, struct http *h)
 	return 0;
 }
 
+/* Reads what is left of the request's input, at most 64 KiB (a GET's
+ * input is only its end marker, usually read already): true when the
+ * input ended, so the web server sends nothing more. */
+static bool
+input_ended(struct http_fcgi *f)
+{
+	char scrap[4096];
+	size_t total = 0;
+
+	while (!FCGX_HasSeenEOF(f->req.in) && total < 65536) {
+		int n = FCGX_GetStr(scrap, sizeof scrap, f->req.in);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	return FCGX_HasSeenEOF(f->req.in) != 0;
+}
+
+/* libfcgi closes a connection with shutdown(), then waits up to 2 s for
+ * the web server to close its end, reading what it still sends, so that
+ * unread input cannot reset the connection and destroy the response.  On
+ * a unix socket whose request input has ended nothing can still arrive,
+ * and the wait would only idle the worker until nginx gets round to
+ * closing: a sleep and a wake-up per request.  Such a request is detached
+ * first, which libfcgi closes at once; any other keeps the careful close
+ * (a body refused unread, a TCP listener). */
 void
 http_fcgi_finish(struct http_fcgi *f)
 {
-	if (f->open)
+	if (f->open) {
+		if (f->unix_socket && input_ended(f))
+			FCGX_Detach(&f->req);
 		FCGX_Finish_r(&f->req);
+	}
 	f->open = false;
 }
 
