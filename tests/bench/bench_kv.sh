@@ -10,10 +10,10 @@
 # $CAIRN_BUILD_DIR/tests/tmp) and stops it at the end; with CAIRN_URL and
 # CAIRN_ADMIN_KEY (or a key holding kv:read kv:write) it benchmarks that
 # stack.  CAIRN_WORKERS sets the pool size of a stack it starts (the
-# stack's default is 4).  Needs wrk.  Webdis runs only when `webdis` and
-# `redis-server` are installed (Debian: apt-get install webdis
-# redis-server); otherwise it says so and skips it.  Numbers mean
-# something only on a quiet machine.
+# stack's default is 4).  Needs wrk.  Webdis runs when `webdis` and
+# `redis-server` are installed (scripts/install-deps installs both);
+# otherwise it says so and skips it.  Numbers mean something only on a
+# quiet machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
