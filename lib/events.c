@@ -65,10 +65,10 @@ write_epoch(struct jsonw *w, int64_t usec)
 static void
 write_id(struct jsonw *w, int64_t id)
 {
-	char text[24];
+	char text[TEXT_INT_LEN + 2];
+	size_t n = text_format_i64(id, text);
 
-	snprintf(text, sizeof text, "%lld", (long long)id);
-	jsonw_string(w, text);
+	jsonw_string_n(w, text, n);
 }
 
 static void

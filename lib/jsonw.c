@@ -148,11 +148,11 @@ jsonw_string(struct jsonw *w, const char *s)
 void
 jsonw_int(struct jsonw *w, int64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	char tmp[TEXT_INT_LEN + 2];
+	size_t n = text_format_i64(v, tmp);
 
 	before_value(w);
-	emit(w, tmp, (size_t)n);
+	emit(w, tmp, n);
 }
 
 void

@@ -142,3 +142,28 @@ text_pct_decode(const char *s, size_t len, char *out, bool plus_is_space)
 	}
 	return (long)o;
 }
+
+size_t
+text_format_u64(uint64_t v, char *out)
+{
+	char rev[TEXT_INT_LEN];
+	size_t n = 0;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = rev[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+size_t
+text_format_i64(int64_t v, char *out)
+{
+	if (v >= 0)
+		return text_format_u64((uint64_t)v, out);
+	out[0] = '-';
+	return 1 + text_format_u64((uint64_t)0 - (uint64_t)v, out + 1);
+}

@@ -1,4 +1,5 @@
-/* text: byte-level checks shared by every parser of outside input. */
+/* text: byte-level checks shared by every parser of outside input, and
+ * the decimal formatting shared by every writer. */
 #ifndef CAIRN_TEXT_H
 #define CAIRN_TEXT_H
 
@@ -17,6 +18,13 @@ size_t text_utf8_chars(const char *s, size_t len);
 bool text_valid_name(const char *s, size_t len, size_t max_chars);
 /* An id: ASCII digits, no sign, no leading zero, 1..2^63-1. */
 bool text_parse_id(const char *s, size_t len, int64_t *id);
+/* The decimal digits of v into out (at least TEXT_INT_LEN + 1 bytes),
+ * NUL-terminated; returns their count.  Faster than printf for the
+ * thousands of numbers a page or a batch writes. */
+#define TEXT_INT_LEN 20
+size_t text_format_u64(uint64_t v, char *out);
+/* The same for a signed value ('-' and the magnitude). */
+size_t text_format_i64(int64_t v, char *out);
 /* Percent-decodes s[0..len) into out (at least len bytes); plus_is_space
  * turns '+' into ' ' (query strings).  Returns the decoded length, or -1 for
  * a malformed escape. */

@@ -4,6 +4,7 @@
 #include "autoconfig.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,25 @@ static const struct id_case id_cases[] = {
 	{"36893488147419103233", false, 0},  /* 2^65+1: wraps to 1 in uint64 */
 	{"\xD9\xA1", false, 0},              /* ARABIC-INDIC DIGIT ONE */
 };
+
+START_TEST(test_format_ints)
+{
+	char out[TEXT_INT_LEN + 2], ref[32];
+	const uint64_t u[] = {0, 1, 9, 10, 99, 100, 1000000, UINT64_MAX / 10, UINT64_MAX};
+	const int64_t i[] = {0, -1, 1, -10, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+
+	for (size_t k = 0; k < sizeof u / sizeof u[0]; k++) {
+		snprintf(ref, sizeof ref, "%" PRIu64, u[k]);
+		ck_assert_uint_eq(text_format_u64(u[k], out), strlen(ref));
+		ck_assert_str_eq(out, ref);
+	}
+	for (size_t k = 0; k < sizeof i / sizeof i[0]; k++) {
+		snprintf(ref, sizeof ref, "%" PRId64, i[k]);
+		ck_assert_uint_eq(text_format_i64(i[k], out), strlen(ref));
+		ck_assert_str_eq(out, ref);
+	}
+}
+END_TEST
 
 START_TEST(test_parse_id)
 {
@@ -699,6 +719,10 @@ text_suite(void)
 	tc = tcase_create("id");
 	tcase_add_loop_test(tc, test_parse_id, 0, TEST_LEN(id_cases));
 	tcase_add_test(tc, test_parse_id_len);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_format_ints);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pct");
