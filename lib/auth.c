@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "auth.h"
 #include "config.h"
 #include "metrics.h"
+#include "timefmt.h"
 
 static const char *const scope_names[] = {
 	"logs:write", "logs:read", "logs:admin",
@@ -208,19 +208,10 @@ auth_invalidate(void)
 	memset(auth_cache, 0, sizeof auth_cache);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct auth_stamp
 auth_stamp_now(void)
 {
-	struct auth_stamp s = {now_ms(), metrics_value(metric_generation)};
+	struct auth_stamp s = {timefmt_monotonic_ms(), metrics_value(metric_generation)};
 
 	return s;
 }
@@ -230,7 +221,7 @@ auth_stamp_fresh(struct auth_stamp s)
 {
 	long long ttl = config_int("auth.cache_ms");
 
-	return ttl > 0 && now_ms() - s.at_ms < ttl &&
+	return ttl > 0 && timefmt_monotonic_ms() - s.at_ms < ttl &&
 	       s.generation == metrics_value(metric_generation);
 }
 

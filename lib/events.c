@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "events.h"
@@ -40,15 +39,6 @@ count(int metric, int64_t n)
 {
 	if (metric >= 0 && n > 0)
 		metrics_add(metric, n);
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -181,7 +171,7 @@ add_body(struct ctx *c, void *arg)
 int
 events_http_add(struct ctx *c)
 {
-	struct add_args a = {now_us(), false};
+	struct add_args a = {timefmt_now_us(), false};
 
 	if (idem_run_single(c, add_body, &a) < 0)
 		return -1;
@@ -570,7 +560,7 @@ events_http_stop(struct ctx *c)
 	if (events_validate_stop(body, &has_stop, &stop_us, &err) < 0)
 		return reply_error(c, 400, err.code, "%s", err.msg);
 	if (!has_stop) {
-		stop_us = now_us();
+		stop_us = timefmt_now_us();
 		if (stop_us < 0 || stop_us > EVENTS_EPOCH_MAX)
 			return reply_error(c, 400, "invalid_epoch", "the server clock is out of range");
 	}

@@ -14,6 +14,7 @@
 #include "geo_store.h"
 #include "log.h"
 #include "mem.h"
+#include "timefmt.h"
 
 #define GEO_BODY_MAX (64u << 10)   /* a provider answer larger than this is bad */
 #define GEO_CLAIM_BATCH 64
@@ -70,15 +71,6 @@ struct geo_enrich {
 };
 
 /* -------------------------------------------------------------- helpers */
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static uint64_t
 rng_next(struct geo_enrich *g)
@@ -140,7 +132,7 @@ db_failed(struct geo_enrich *g, struct db *db, const char *what, const struct di
 	g->db_backoff_ms = g->db_backoff_ms ? g->db_backoff_ms * 2 : GEO_DB_BACKOFF_MIN_MS;
 	if (g->db_backoff_ms > GEO_DB_BACKOFF_MAX_MS)
 		g->db_backoff_ms = GEO_DB_BACKOFF_MAX_MS;
-	g->db_retry_at = now_us() + (uint64_t)g->db_backoff_ms * 1000u;
+	g->db_retry_at = timefmt_monotonic_us() + (uint64_t)g->db_backoff_ms * 1000u;
 	log_warn("geo: %s failed (%s); retrying in %ld ms", what, d->msg, g->db_backoff_ms);
 	if (db_error_unavailable(d))
 		db_disconnect(db);
@@ -214,7 +206,7 @@ geo_enrich_new(const char *holder)
 	for (size_t i = 0; i < g->nslots; i++)
 		buf_init(&g->slots[i].body, GEO_BODY_MAX);
 	if (getrandom(&g->rng, sizeof g->rng, 0) != (ssize_t)sizeof g->rng || g->rng == 0)
-		g->rng = now_us() | 1;
+		g->rng = timefmt_monotonic_us() | 1;
 	log_info("geo: enrichment on: %s, %ld calls/s (one per %lld us), timeout %ld s, "
 		 "up to %zu in flight, lease %ld s",
 		 g->url, g->rate, (long long)g->interval_us, g->timeout, g->max_inflight, g->lease);
@@ -414,7 +406,7 @@ record(struct geo_enrich *g, struct db *db)
 		struct diag d;
 		int rc;
 
-		if (s->state != SLOT_DONE || now_us() < g->db_retry_at)
+		if (s->state != SLOT_DONE || timefmt_monotonic_us() < g->db_retry_at)
 			continue;
 		rc = geo_store_complete(db, &s->task, g->holder, s->token, &s->res, &d);
 		if (rc < 0 && !db_error_unavailable(&d) && ++s->record_failures >= 3) {
@@ -473,7 +465,7 @@ release(struct geo_enrich *g, struct db *db, struct slot *s, int64_t delay_us)
 static void
 send_due(struct geo_enrich *g, struct db *db)
 {
-	uint64_t now = now_us();
+	uint64_t now = timefmt_monotonic_us();
 	bool sent = false;
 
 	for (size_t i = 0; i < g->nslots; i++) {
@@ -509,7 +501,7 @@ send_due(struct geo_enrich *g, struct db *db)
 static void
 check_leases(struct geo_enrich *g, struct db *db)
 {
-	uint64_t now = now_us();
+	uint64_t now = timefmt_monotonic_us();
 	uint64_t need = (uint64_t)(g->timeout + 2) * 1000000u + 2u * (uint64_t)g->interval_us;
 
 	for (size_t i = 0; i < g->nslots; i++) {
@@ -540,7 +532,7 @@ take_permits(struct geo_enrich *g, struct db *db)
 	/* at most two permits per pass: a permit is granted at most one
 	 * interval ahead of its slot, so more would only be refused */
 	for (int n = 0; n < 2; n++) {
-		uint64_t now = now_us();
+		uint64_t now = timefmt_monotonic_us();
 		struct slot *s = oldest_waiting(g);
 		struct geo_permit p;
 		struct diag d;
@@ -556,11 +548,11 @@ take_permits(struct geo_enrich *g, struct db *db)
 		db_ok(g);
 		g->breaker_open = p.breaker == GEO_BREAKER_OPEN;
 		if (g->breaker_open)
-			g->breaker_until = now_us() + (uint64_t)p.wait_us;
+			g->breaker_until = timefmt_monotonic_us() + (uint64_t)p.wait_us;
 		if (!p.granted) {
 			int64_t wait = p.wait_us > 1000000 ? 1000000 : p.wait_us;
 
-			g->next_permit = now_us() + (uint64_t)wait;
+			g->next_permit = timefmt_monotonic_us() + (uint64_t)wait;
 			return;
 		}
 		s->state = SLOT_SCHEDULED;
@@ -580,7 +572,7 @@ take_permits(struct geo_enrich *g, struct db *db)
 static void
 claim(struct geo_enrich *g, struct db *db)
 {
-	uint64_t now = now_us();
+	uint64_t now = timefmt_monotonic_us();
 	size_t waiting = count(g, SLOT_WAITING), room = 0, nfree = count(g, SLOT_FREE);
 	struct geo_claimed calls[GEO_CLAIM_BATCH];
 	struct geo_claim_result r;
@@ -663,7 +655,7 @@ next_event(struct geo_enrich *g, uint64_t until)
 static void
 sleep_until(struct geo_enrich *g, uint64_t t)
 {
-	uint64_t now = now_us();
+	uint64_t now = timefmt_monotonic_us();
 
 	if (t <= now)
 		return;
@@ -685,7 +677,7 @@ nap_ms(long ms)
 void
 geo_enrich_run(struct geo_enrich *g, struct db *db, long ms, volatile sig_atomic_t *stop)
 {
-	uint64_t end = now_us() + (uint64_t)ms * 1000u;
+	uint64_t end = timefmt_monotonic_us() + (uint64_t)ms * 1000u;
 
 	if (g == NULL) {
 		nap_ms(ms);
@@ -699,7 +691,7 @@ geo_enrich_run(struct geo_enrich *g, struct db *db, long ms, volatile sig_atomic
 		take_permits(g, db);
 		send_due(g, db);
 		claim(g, db);
-		if (*stop || now_us() >= end)
+		if (*stop || timefmt_monotonic_us() >= end)
 			break;
 		sleep_until(g, next_event(g, end));
 	}
@@ -719,10 +711,10 @@ geo_enrich_shutdown(struct geo_enrich *g, struct db *db)
 		if (s->state == SLOT_WAITING || s->state == SLOT_SCHEDULED)
 			release(g, db, s, 0);
 	}
-	deadline = now_us() + (uint64_t)(g->timeout + 2) * 1000000u;
+	deadline = timefmt_monotonic_us() + (uint64_t)(g->timeout + 2) * 1000000u;
 	log_info("geo: stopping: %zu calls in flight, %zu results to record",
 		 count(g, SLOT_INFLIGHT), count(g, SLOT_DONE));
-	while (now_us() < deadline &&
+	while (timefmt_monotonic_us() < deadline &&
 	       (count(g, SLOT_INFLIGHT) > 0 || count(g, SLOT_DONE) > 0)) {
 		drive(g);
 		g->db_retry_at = 0;

@@ -28,18 +28,6 @@ geo_uuid_format(const unsigned char b[GEO_UUID_BYTES], char out[GEO_UUID_CHARS +
 	out[o] = '\0';
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 geo_uuid_parse(const char *s, size_t len, unsigned char b[GEO_UUID_BYTES])
 {
@@ -54,7 +42,7 @@ geo_uuid_parse(const char *s, size_t len, unsigned char b[GEO_UUID_BYTES])
 			i++;
 			continue;
 		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = text_hex_digit(s[i]), lo = text_hex_digit(s[i + 1]);
 
 		if (hi < 0 || lo < 0 || i + 1 == 8 || i + 1 == 13 || i + 1 == 18 || i + 1 == 23)
 			return false;

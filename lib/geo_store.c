@@ -2,11 +2,11 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "geo_store.h"
 #include "log.h"
+#include "timefmt.h"
 
 #define GEO_CLAIM_MAX 256
 #define GEO_REQUEUE_BATCH 500
@@ -162,15 +162,6 @@ DB_QUERY(q_m_stats, "SELECT name, n FROM geo_stats ORDER BY name");
 DB_QUERY(q_m_breaker, "SELECT breaker, failures, opened_count FROM geo_budget WHERE id = 1");
 
 /* -------------------------------------------------------------- helpers */
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void
 bind_ip(struct db_stmt *st, unsigned i, const struct geo_ip *ip)
@@ -843,11 +834,11 @@ permit_txn(struct db *db, void *arg, struct diag *d)
 	st = db_prepare(db, &q_budget_read, d);
 	if (st == NULL)
 		return -1;
-	p->mono_before_us = mono_us();
+	p->mono_before_us = timefmt_monotonic_us();
 	if (db_execute(st, d) < 0)
 		return -1;
 	rc = db_fetch(st, d);
-	p->mono_after_us = mono_us();
+	p->mono_after_us = timefmt_monotonic_us();
 	if (rc == 1) {
 		const char *b = db_text(st, 1, NULL);
 

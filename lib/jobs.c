@@ -3,11 +3,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "jobs.h"
 #include "log.h"
+#include "timefmt.h"
 
 #define JOBS_MAX_STEPS 100
 
@@ -74,13 +74,12 @@ static int
 run_job(struct db *db, const struct job *job, const char *holder,
 	volatile sig_atomic_t *stop, struct diag *d)
 {
-	struct timespec t0, t1;
+	uint64_t t0 = timefmt_monotonic_us();
 	int steps = 0, more = 1;
 	uint64_t affected;
 	struct diag err;
 	const char *error = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	diag_clear(&err);
 	while (more && steps < JOBS_MAX_STEPS && !*stop) {
 		if (job->step(db, &more, &err) < 0) {
@@ -93,8 +92,7 @@ run_job(struct db *db, const struct job *job, const char *holder,
 			return 0;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	double ms = (double)(timefmt_monotonic_us() - t0) / 1e3;
 
 	if (error != NULL)
 		log_error("job %s failed after %d steps: %s", job->name, steps, error);
@@ -123,15 +121,6 @@ struct job_state {
 
 static struct job_state job_states[JOBS_MAX];
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	  volatile sig_atomic_t *stop, struct diag *d)
@@ -145,7 +134,7 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 
 		if (recheck > JOBS_RECHECK_MS)
 			recheck = JOBS_RECHECK_MS;
-		if (now_ms() < js->next_try)
+		if (timefmt_monotonic_ms() < js->next_try)
 			continue;
 		if (!js->ensured) {
 			struct db_stmt *st = db_prepare(db, &q_ensure, d);
@@ -160,12 +149,12 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 		if (exec_lease(db, &q_take, &jobs[i], holder, &affected, d) < 0)
 			return -1;
 		if (affected == 0) {
-			js->next_try = now_ms() + recheck;
+			js->next_try = timefmt_monotonic_ms() + recheck;
 			continue;
 		}
 		if (run_job(db, &jobs[i], holder, stop, d) < 0)
 			return -1;
-		js->next_try = now_ms() + recheck;
+		js->next_try = timefmt_monotonic_ms() + recheck;
 		ran++;
 	}
 	return ran;

@@ -49,18 +49,6 @@ logs_init(void)
 
 /* ================================================================ helpers */
 
-/* How many bytes of s to echo: at most ECHO_MAX, cut on a UTF-8 boundary. */
-static int
-echo_len(const char *s, size_t len)
-{
-	if (len <= ECHO_MAX)
-		return (int)len;
-	len = ECHO_MAX;
-	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-		len--;
-	return (int)len;
-}
-
 /* The compat body {"code": status, "message": msg}. Returns 0. */
 static int
 compat(struct ctx *c, int status, const char *msg)
@@ -80,7 +68,8 @@ compat(struct ctx *c, int status, const char *msg)
 static int
 compat_echo(struct ctx *c, int status, const char *prefix, const char *v, size_t len)
 {
-	return compat(c, status, arena_printf(c->arena, "%s%.*s", prefix, echo_len(v, len), v));
+	return compat(c, status, arena_printf(c->arena, "%s%.*s", prefix,
+					      text_utf8_cut(v, len, ECHO_MAX), v));
 }
 
 /* The compat 503 when the database is unreachable; otherwise -1 so the
@@ -627,7 +616,7 @@ search_args(struct ctx *c, struct logs_filter *f, int *limit, bool ndjson)
 			return -2;
 		if (rc == 1) {
 			reply_error(c, 404, "unknown_service", "no service named '%.*s'",
-				    echo_len(v, len), v);
+				    text_utf8_cut(v, len, ECHO_MAX), v);
 			return -1;
 		}
 		f->service_id = s->id;
@@ -945,7 +934,7 @@ logs_http_service_create(struct ctx *c)
 			ok = ok || strcmp(k, known[i]) == 0;
 		if (!ok)
 			return reply_error(c, 400, "unknown_field", "unknown field '%.*s'",
-					   echo_len(k, strlen(k)), k);
+					   text_utf8_cut(k, strlen(k), ECHO_MAX), k);
 	}
 	rc = json_get_string(c->json, "name", &name, &name_len, &c->diag);
 	if (rc != 0 || !logs_service_name_valid(name, name_len))
@@ -1056,7 +1045,7 @@ logs_http_service_rotate(struct ctx *c)
 		return -1;
 	if (rc == 1)
 		return reply_error(c, 404, "not_found", "no service named '%.*s'",
-				   echo_len(name, len), name);
+				   text_utf8_cut(name, len, ECHO_MAX), name);
 	if (rc == 2)
 		return reply_error(c, 409, "service_disabled",
 				   "service '%s' is disabled; its key cannot be rotated", name);
@@ -1085,7 +1074,7 @@ logs_http_service_disable(struct ctx *c)
 		return -1;
 	if (rc == 1)
 		return reply_error(c, 404, "not_found", "no service named '%.*s'",
-				   echo_len(name, len), name);
+				   text_utf8_cut(name, len, ECHO_MAX), name);
 	log_info("service %s disabled by %s", name, c->auth.caller);
 	reply_json_begin(c, 200);
 	jsonw_object_begin(&c->w);

@@ -278,18 +278,6 @@ logs_ip_allowed(const char *allowed, size_t len, const char *addr)
 
 #define ECHO_MAX 64
 
-/* Copies at most ECHO_MAX bytes of s, cut on a UTF-8 boundary. */
-static int
-echo_len(const char *s, size_t len)
-{
-	if (len <= ECHO_MAX)
-		return (int)len;
-	len = ECHO_MAX;
-	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-		len--;
-	return (int)len;
-}
-
 static int
 record_error(char *msg, size_t cap, size_t i, const char *reason)
 {
@@ -303,7 +291,7 @@ bad_timestamp(char *msg, size_t cap, size_t i, const char *v, size_t len)
 {
 	char reason[ECHO_MAX + 32];
 
-	snprintf(reason, sizeof reason, "bad timestamp '%.*s'", echo_len(v, len), v);
+	snprintf(reason, sizeof reason, "bad timestamp '%.*s'", text_utf8_cut(v, len, ECHO_MAX), v);
 	return record_error(msg, cap, i, reason);
 }
 

@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "pool.h"
+#include "timefmt.h"
 
 #define POOL_GRACE_SECONDS 10
 
@@ -25,13 +26,11 @@ struct child {
 static volatile sig_atomic_t master_stop, master_reload;
 static volatile sig_atomic_t child_stop, child_busy;
 
+/* Seconds on the monotonic clock. */
 static double
 now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)timefmt_monotonic_us() / 1e6;
 }
 
 unsigned

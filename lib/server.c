@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -16,6 +15,7 @@
 #include "pool.h"
 #include "server.h"
 #include "text.h"
+#include "timefmt.h"
 
 static int metric_db_reconnects = -1, metric_db_retries = -1;
 
@@ -246,15 +246,6 @@ ctx_is_json(struct ctx *c)
 
 /* -------------------------------------------------------------- pipeline */
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static bool
 method_takes_body(const char *m)
 {
@@ -400,7 +391,7 @@ run(struct ctx *c)
 void
 server_handle(struct server *s, struct http *h)
 {
-	uint64_t t0 = now_us();
+	uint64_t t0 = timefmt_monotonic_us();
 	struct ctx c;
 
 	memset(&c, 0, sizeof c);
@@ -417,7 +408,7 @@ server_handle(struct server *s, struct http *h)
 		log_info("client went away before the response was written");
 	if (h->status >= 500)
 		log_warn("%s %s -> %d", h->method, h->path, h->status);
-	metrics_request(c.match.route ? c.match.index : SIZE_MAX, h->status, now_us() - t0);
+	metrics_request(c.match.route ? c.match.index : SIZE_MAX, h->status, timefmt_monotonic_us() - t0);
 	metrics_inflight(-1);
 	unsigned long rec = db_reconnects(s->db), ret = db_retries(s->db);
 

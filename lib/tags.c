@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "idem.h"
@@ -98,15 +97,6 @@ pct_encode(struct arena *a, const char *s, size_t len)
 	}
 	*o = '\0';
 	return out;
-}
-
-static int64_t
-now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* -------------------------------------------------------------- /create */
@@ -453,7 +443,7 @@ history_series(struct ctx *c, const char *bucket, size_t blen)
 	has_to = time_param(c, "to", &to);
 	if (has_to < 0)
 		return 0;
-	if (tags_series_plan(b, has_from ? &from : NULL, has_to ? &to : NULL, now_usec(), &s,
+	if (tags_series_plan(b, has_from ? &from : NULL, has_to ? &to : NULL, timefmt_now_us(), &s,
 			     &c->diag) < 0) {
 		if (c->diag.code == DIAG_TOO_LARGE)
 			return reply_error(c, 400, "too_many_buckets", "%s", c->diag.msg);

@@ -105,8 +105,8 @@ text_parse_id(const char *s, size_t len, int64_t *id)
 	return true;
 }
 
-static int
-hexval(char c)
+int
+text_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -115,6 +115,17 @@ hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+int
+text_utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return (int)len;
+	len = max;
+	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+		len--;
+	return (int)len;
 }
 
 long
@@ -128,8 +139,8 @@ text_pct_decode(const char *s, size_t len, char *out, bool plus_is_space)
 
 			if (len - i < 3)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = text_hex_digit(s[i + 1]);
+			lo = text_hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);

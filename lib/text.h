@@ -11,6 +11,11 @@
 bool text_valid_utf8(const char *s, size_t len);
 /* True if s holds NUL or a C0/DEL control character. */
 bool text_has_control(const char *s, size_t len);
+/* How many bytes of s fit in max without splitting a UTF-8 sequence: for
+ * echoing a client's value in a message. */
+int text_utf8_cut(const char *s, size_t len, size_t max);
+/* A hexadecimal digit's value, -1 for any other character. */
+int text_hex_digit(char c);
 /* Number of code points in valid UTF-8. */
 size_t text_utf8_chars(const char *s, size_t len);
 /* A name (tag, service, key, API-key name): valid UTF-8, no controls,

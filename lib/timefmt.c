@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "timefmt.h"
 
@@ -301,4 +302,28 @@ timefmt_epoch(int64_t usec, char *out)
 
 	sprintf(out, "%s%" PRIu64 ".%06u", usec < 0 ? "-" : "", mag / 1000000u,
 		(unsigned)(mag % 1000000u));
+}
+
+int64_t
+timefmt_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+uint64_t
+timefmt_monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int64_t
+timefmt_monotonic_ms(void)
+{
+	return (int64_t)(timefmt_monotonic_us() / 1000u);
 }

@@ -41,4 +41,11 @@ void timefmt_epoch(int64_t usec, char *out);    /* "1650108997.592079" */
 int64_t timefmt_days_from_civil(int y, unsigned m, unsigned d);
 void timefmt_civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
 
+/* The wall clock: microseconds since the epoch, UTC. */
+int64_t timefmt_now_us(void);
+/* A monotonic clock in microseconds, for intervals and deadlines. */
+uint64_t timefmt_monotonic_us(void);
+/* The same in milliseconds. */
+int64_t timefmt_monotonic_ms(void);
+
 #endif
