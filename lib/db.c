@@ -13,14 +13,25 @@
 #include "db.h"
 #include "log.h"
 #include "mem.h"
+#include "text.h"
 
 #define DB_MAX_QUERIES 256
 #define DB_TXN_ATTEMPTS 5
 
+/* How a result column arrives: as text in buf, or (a SELECT's integer,
+ * DATETIME, TIMESTAMP and DATE columns) in binary, for db_text to format
+ * into buf only when asked. */
+enum db_col_kind { DB_COL_TEXT, DB_COL_INT, DB_COL_DATETIME, DB_COL_DATE };
+
 struct db_col {
+	enum db_col_kind kind;
 	char *buf;
 	unsigned long cap;
 	unsigned long len;
+	long long ival;        /* DB_COL_INT */
+	MYSQL_TIME tval;       /* DB_COL_DATETIME, DB_COL_DATE */
+	unsigned decimals;     /* DB_COL_DATETIME: fractional digits shown */
+	my_bool is_unsigned;
 	my_bool is_null;
 	my_bool error;
 };
@@ -256,33 +267,122 @@ db_ping(struct db *db, struct diag *d)
 
 /* -------------------------------------------------------------- statements */
 
+static enum db_col_kind
+column_kind(const MYSQL_FIELD *f)
+{
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_LONGLONG:
+	case MYSQL_TYPE_YEAR:
+		return DB_COL_INT;
+	case MYSQL_TYPE_DATETIME:
+	case MYSQL_TYPE_TIMESTAMP:
+		return DB_COL_DATETIME;
+	case MYSQL_TYPE_DATE:
+		return DB_COL_DATE;
+	default:
+		return DB_COL_TEXT;
+	}
+}
+
 /* Result columns, from the statement's metadata: known at prepare for a
  * SELECT, only after the first execute for a CALL whose procedure ends
- * with a SELECT.  Every value is fetched as text into a growable buffer. */
+ * with a SELECT.  A SELECT's integer and date columns are fetched in
+ * binary (libmariadb would format each with printf, and a page has
+ * hundreds); every other value, and every column of a CALL (whose types a
+ * procedure may vary), as text into a growable buffer. */
 static void
-setup_columns(struct db_stmt *st)
+setup_columns(struct db_stmt *st, bool typed)
 {
 	MYSQL_RES *meta = mysql_stmt_result_metadata(st->stmt);
 
 	if (meta == NULL)
 		return;
 	st->ncols = mysql_num_fields(meta);
-	mysql_free_result(meta);
 	st->res = mem_calloc(st->ncols, sizeof *st->res);
 	st->cols = mem_calloc(st->ncols, sizeof *st->cols);
 	for (unsigned i = 0; i < st->ncols; i++) {
+		const MYSQL_FIELD *f = mysql_fetch_field_direct(meta, i);
 		struct db_col *c = &st->cols[i];
+		MYSQL_BIND *b = &st->res[i];
 
-		c->cap = 64;
+		c->kind = typed ? column_kind(f) : DB_COL_TEXT;
+		c->cap = 64; /* a formatted integer or date fits */
 		c->buf = mem_alloc(c->cap);
-		st->res[i].buffer_type = MYSQL_TYPE_STRING;
-		st->res[i].buffer = c->buf;
-		/* one byte kept back for the terminating NUL */
-		st->res[i].buffer_length = c->cap - 1;
-		st->res[i].length = &c->len;
-		st->res[i].is_null = &c->is_null;
-		st->res[i].error = &c->error;
+		b->length = &c->len;
+		b->is_null = &c->is_null;
+		b->error = &c->error;
+		switch (c->kind) {
+		case DB_COL_INT:
+			c->is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = &c->ival;
+			b->is_unsigned = c->is_unsigned;
+			break;
+		case DB_COL_DATETIME:
+		case DB_COL_DATE:
+			c->decimals = f->decimals;
+			b->buffer_type = c->kind == DB_COL_DATE ? MYSQL_TYPE_DATE : MYSQL_TYPE_DATETIME;
+			b->buffer = &c->tval;
+			break;
+		case DB_COL_TEXT:
+			b->buffer_type = MYSQL_TYPE_STRING;
+			b->buffer = c->buf;
+			/* one byte kept back for the terminating NUL */
+			b->buffer_length = c->cap - 1;
+			break;
+		}
 	}
+	mysql_free_result(meta);
+}
+
+/* The n low digits of v, zero-padded, at p; returns the end. */
+static char *
+put_digits(char *p, unsigned long v, int n)
+{
+	for (int k = n - 1; k >= 0; k--) {
+		p[k] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/* A date column as libmariadb formats it as text: "YYYY-MM-DD", for a
+ * DATETIME then " HH:MM:SS" and, when the column has fractional digits,
+ * '.' and that many (at most 6) digits of the microseconds. */
+static unsigned long
+format_date(const struct db_col *c, char *out)
+{
+	const MYSQL_TIME *t = &c->tval;
+	char *p = out;
+
+	p = put_digits(p, t->year, 4);
+	*p++ = '-';
+	p = put_digits(p, t->month, 2);
+	*p++ = '-';
+	p = put_digits(p, t->day, 2);
+	if (c->kind == DB_COL_DATETIME) {
+		*p++ = ' ';
+		p = put_digits(p, t->hour, 2);
+		*p++ = ':';
+		p = put_digits(p, t->minute, 2);
+		*p++ = ':';
+		p = put_digits(p, t->second, 2);
+		if (c->decimals > 0) {
+			char frac[6];
+			unsigned n = c->decimals < 6 ? c->decimals : 6;
+
+			put_digits(frac, t->second_part, 6);
+			*p++ = '.';
+			memcpy(p, frac, n);
+			p += n;
+		}
+	}
+	*p = '\0';
+	return (unsigned long)(p - out);
 }
 
 struct db_stmt *
@@ -325,7 +425,7 @@ db_prepare(struct db *db, struct db_query *q, struct diag *d)
 	st->ints = mem_calloc(st->nparams, sizeof *st->ints);
 	st->lens = mem_calloc(st->nparams, sizeof *st->lens);
 	st->nulls = mem_calloc(st->nparams, sizeof *st->nulls);
-	setup_columns(st);
+	setup_columns(st, true);
 	db->stmts[q->slot] = st;
 	return st;
 }
@@ -387,7 +487,7 @@ db_execute(struct db_stmt *st, struct diag *d)
 		return -1;
 	}
 	if (st->ncols == 0 && mysql_stmt_field_count(st->stmt) > 0)
-		setup_columns(st); /* a CALL: its result is described only now */
+		setup_columns(st, false); /* a CALL: its result is described only now */
 	if (st->ncols > 0 && mysql_stmt_field_count(st->stmt) > 0) {
 		if (mysql_stmt_bind_result(st->stmt, st->res) != 0) {
 			set_stmt_error(st, d, "bind result");
@@ -418,7 +518,7 @@ db_fetch(struct db_stmt *st, struct diag *d)
 		for (unsigned i = 0; i < st->ncols; i++) {
 			struct db_col *c = &st->cols[i];
 
-			if (!c->error)
+			if (!c->error || c->kind != DB_COL_TEXT)
 				continue;
 			c->cap = c->len + 1;
 			c->buf = mem_realloc(c->buf, c->cap);
@@ -438,7 +538,7 @@ db_fetch(struct db_stmt *st, struct diag *d)
 	for (unsigned i = 0; i < st->ncols; i++) {
 		struct db_col *c = &st->cols[i];
 
-		if (!c->is_null)
+		if (!c->is_null && c->kind == DB_COL_TEXT)
 			c->buf[c->len] = '\0'; /* len < cap: the bind keeps a byte back */
 	}
 	return 1;
@@ -447,14 +547,22 @@ db_fetch(struct db_stmt *st, struct diag *d)
 const char *
 db_text(struct db_stmt *st, unsigned i, size_t *len)
 {
+	struct db_col *c;
+
 	if (i >= st->ncols || st->cols[i].is_null) {
 		if (len != NULL)
 			*len = 0;
 		return NULL;
 	}
+	c = &st->cols[i];
+	if (c->kind == DB_COL_INT)
+		c->len = c->is_unsigned ? text_format_u64((uint64_t)c->ival, c->buf)
+					: text_format_i64(c->ival, c->buf);
+	else if (c->kind != DB_COL_TEXT)
+		c->len = format_date(c, c->buf);
 	if (len != NULL)
-		*len = st->cols[i].len;
-	return st->cols[i].buf;
+		*len = c->len;
+	return c->buf;
 }
 
 bool
@@ -466,8 +574,17 @@ db_is_null(struct db_stmt *st, unsigned i)
 int64_t
 db_int(struct db_stmt *st, unsigned i)
 {
-	const char *s = db_text(st, i, NULL);
+	const char *s;
 
+	if (i < st->ncols && st->cols[i].kind == DB_COL_INT) {
+		const struct db_col *c = &st->cols[i];
+
+		if (c->is_null)
+			return 0;
+		/* as strtoll would: an unsigned value beyond the range saturates */
+		return c->is_unsigned && (uint64_t)c->ival > INT64_MAX ? INT64_MAX : c->ival;
+	}
+	s = db_text(st, i, NULL);
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
