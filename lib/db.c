@@ -339,17 +339,6 @@ setup_columns(struct db_stmt *st, bool typed)
 	mysql_free_result(meta);
 }
 
-/* The n low digits of v, zero-padded, at p; returns the end. */
-static char *
-put_digits(char *p, unsigned long v, int n)
-{
-	for (int k = n - 1; k >= 0; k--) {
-		p[k] = (char)('0' + v % 10);
-		v /= 10;
-	}
-	return p + n;
-}
-
 /* A date column as libmariadb formats it as text: "YYYY-MM-DD", for a
  * DATETIME then " HH:MM:SS" and, when the column has fractional digits,
  * '.' and that many (at most 6) digits of the microseconds. */
@@ -359,26 +348,23 @@ format_date(const struct db_col *c, char *out)
 	const MYSQL_TIME *t = &c->tval;
 	char *p = out;
 
-	p = put_digits(p, t->year, 4);
+	p = text_put_digits(p, t->year, 4);
 	*p++ = '-';
-	p = put_digits(p, t->month, 2);
+	p = text_put_digits(p, t->month, 2);
 	*p++ = '-';
-	p = put_digits(p, t->day, 2);
+	p = text_put_digits(p, t->day, 2);
 	if (c->kind == DB_COL_DATETIME) {
 		*p++ = ' ';
-		p = put_digits(p, t->hour, 2);
+		p = text_put_digits(p, t->hour, 2);
 		*p++ = ':';
-		p = put_digits(p, t->minute, 2);
+		p = text_put_digits(p, t->minute, 2);
 		*p++ = ':';
-		p = put_digits(p, t->second, 2);
+		p = text_put_digits(p, t->second, 2);
 		if (c->decimals > 0) {
-			char frac[6];
-			unsigned n = c->decimals < 6 ? c->decimals : 6;
-
-			put_digits(frac, t->second_part, 6);
+			/* six digits, then the NUL below cuts them to the column's */
 			*p++ = '.';
-			memcpy(p, frac, n);
-			p += n;
+			text_put_digits(p, t->second_part, 6);
+			p += c->decimals < 6 ? c->decimals : 6;
 		}
 	}
 	*p = '\0';

@@ -7,6 +7,7 @@
 
 #include "events_epoch.h"
 #include "json.h"
+#include "timefmt.h"
 #include "text.h"
 
 #define USEC_PER_SEC INT64_C(1000000)
@@ -68,23 +69,7 @@ events_epoch_parse(const char *s, size_t len, int64_t *usec)
 size_t
 events_epoch_format(int64_t usec, char *out)
 {
-	if (usec >= 0) {
-		/* by hand: a page of events formats hundreds of these */
-		size_t n = text_format_u64((uint64_t)(usec / USEC_PER_SEC), out);
-		unsigned frac = (unsigned)(usec % USEC_PER_SEC);
-
-		out[n++] = '.';
-		for (int i = 5; i >= 0; i--) {
-			out[n + (size_t)i] = (char)('0' + frac % 10);
-			frac /= 10;
-		}
-		out[n + 6] = '\0';
-		return n + 6;
-	}
-	int n = snprintf(out, EVENTS_EPOCH_LEN + 1, "%" PRId64 ".%06d", usec / USEC_PER_SEC,
-			 (int)(usec % USEC_PER_SEC));
-
-	return n < 0 ? 0 : (size_t)n;
+	return timefmt_epoch(usec, out);
 }
 
 int

@@ -170,6 +170,16 @@ text_format_u64(uint64_t v, char *out)
 	return n;
 }
 
+char *
+text_put_digits(char *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 size_t
 text_format_i64(int64_t v, char *out)
 {

@@ -30,6 +30,9 @@ bool text_parse_id(const char *s, size_t len, int64_t *id);
 size_t text_format_u64(uint64_t v, char *out);
 /* The same for a signed value ('-' and the magnitude). */
 size_t text_format_i64(int64_t v, char *out);
+/* The n low decimal digits of v, zero-padded, at p (no NUL); returns
+ * p + n.  For fixed-width fields: dates, times, microseconds. */
+char *text_put_digits(char *p, uint64_t v, int n);
 /* Percent-decodes s[0..len) into out (at least len bytes); plus_is_space
  * turns '+' into ' ' (query strings).  Returns the decoded length, or -1 for
  * a malformed escape. */

@@ -1,10 +1,10 @@
 #include "autoconfig.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "text.h"
 #include "timefmt.h"
 
 #define USEC_PER_SEC INT64_C(1000000)
@@ -231,17 +231,6 @@ split(int64_t usec, int64_t *days, int64_t *secs_of_day, int64_t *frac)
 	}
 }
 
-/* n decimal digits of v, zero-padded, at p; returns the end. */
-static char *
-put_digits(char *p, unsigned v, int n)
-{
-	for (int i = n - 1; i >= 0; i--) {
-		p[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-	return p + n;
-}
-
 /* Written by hand, not with sprintf: result pages and log batches format
  * thousands of times per request. */
 static void
@@ -257,21 +246,21 @@ format(int64_t usec, char sep, int with_frac, const char *suffix, char *out)
 	if (y < 0 || y > 9999) {
 		p += sprintf(p, "%04d", y);
 	} else {
-		p = put_digits(p, (unsigned)y, 4);
+		p = text_put_digits(p, (unsigned)y, 4);
 	}
 	*p++ = '-';
-	p = put_digits(p, m, 2);
+	p = text_put_digits(p, m, 2);
 	*p++ = '-';
-	p = put_digits(p, d, 2);
+	p = text_put_digits(p, d, 2);
 	*p++ = sep;
-	p = put_digits(p, (unsigned)(sod / 3600), 2);
+	p = text_put_digits(p, (unsigned)(sod / 3600), 2);
 	*p++ = ':';
-	p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+	p = text_put_digits(p, (unsigned)(sod / 60 % 60), 2);
 	*p++ = ':';
-	p = put_digits(p, (unsigned)(sod % 60), 2);
+	p = text_put_digits(p, (unsigned)(sod % 60), 2);
 	if (with_frac) {
 		*p++ = '.';
-		p = put_digits(p, (unsigned)frac, 6);
+		p = text_put_digits(p, (unsigned)frac, 6);
 	}
 	strcpy(p, suffix);
 }
@@ -294,14 +283,21 @@ timefmt_rfc3339(int64_t usec, char *out)
 	format(usec, 'T', 1, "Z", out);
 }
 
-void
+size_t
 timefmt_epoch(int64_t usec, char *out)
 {
 	/* the magnitude, then the sign: -0.5 s is "-0.500000" */
 	uint64_t mag = usec < 0 ? (uint64_t)0 - (uint64_t)usec : (uint64_t)usec;
+	size_t n = 0;
 
-	sprintf(out, "%s%" PRIu64 ".%06u", usec < 0 ? "-" : "", mag / 1000000u,
-		(unsigned)(mag % 1000000u));
+	if (usec < 0)
+		out[n++] = '-';
+	n += text_format_u64(mag / 1000000u, out + n);
+	out[n++] = '.';
+	text_put_digits(out + n, mag % 1000000u, 6);
+	n += 6;
+	out[n] = '\0';
+	return n;
 }
 
 int64_t

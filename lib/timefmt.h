@@ -35,7 +35,7 @@ int timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d
 void timefmt_sql(int64_t usec, char *out);      /* with microseconds */
 void timefmt_sql_seconds(int64_t usec, char *out); /* "YYYY-MM-DD HH:MM:SS" */
 void timefmt_rfc3339(int64_t usec, char *out);  /* always .ffffff and Z */
-void timefmt_epoch(int64_t usec, char *out);    /* "1650108997.592079" */
+size_t timefmt_epoch(int64_t usec, char *out);  /* "1650108997.592079"; returns the length */
 
 /* Days since the epoch for a civil date, and back (proleptic Gregorian). */
 int64_t timefmt_days_from_civil(int y, unsigned m, unsigned d);

@@ -19,17 +19,12 @@ here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 [ "$(type -t bench_wrk)" = function ] || . "$here/lib.sh"
 BENCH_EVENTS=${BENCH_EVENTS:-1000000}
 
-bench_mysql() {
-	mariadb --no-defaults -S "$CAIRN_DB_SOCKET" -u "$CAIRN_DB_USER" -p"$CAIRN_DB_PASSWORD" \
-		"$CAIRN_DB_NAME" "$@"
-}
-
 # events_bulk_load N: N more events after the current highest id.  Every
 # event has the tags "all" and "t<id mod 1000>"; one in ten also has "x".
 # One in seven is open; the others last half a second.
 events_bulk_load() {
 	local n=$1 base chunk=100000 from to
-	base=$(bench_mysql -N -e "SELECT COALESCE(MAX(id), 0) FROM events")
+	base=$(bench_mysql -e "SELECT COALESCE(MAX(id), 0) FROM events")
 	for ((from = 1; from <= n; from += chunk)); do
 		to=$((from + chunk - 1 < n ? from + chunk - 1 : n))
 		bench_mysql -e "
@@ -74,8 +69,8 @@ bench_bound "add_event (3 tags) / healthz" add-event-3-tags cairn-healthz db-eve
 t0=$(date +%s)
 events_bulk_load "$BENCH_EVENTS" || { echo "bench: bulk load failed" >&2; exit 1; }
 echo "loaded $BENCH_EVENTS events in $(($(date +%s) - t0)) s;" \
-	"table: $(bench_mysql -N -e 'SELECT COUNT(*) FROM events') events," \
-	"$(bench_mysql -N -e 'SELECT COUNT(*) FROM event_tags') tags"
+	"table: $(bench_mysql -e 'SELECT COUNT(*) FROM events') events," \
+	"$(bench_mysql -e 'SELECT COUNT(*) FROM event_tags') tags"
 # Unmeasured warm-up: the pages' index entries and rows into the buffer
 # pool and the adaptive hash index (sql/mariadb-server.cnf).
 wrk -t"$BENCH_THREADS" -c"$BENCH_CONN" -d2s -H "$auth" "$CAIRN_URL/list_events?tag=x&limit=100" >/dev/null

@@ -22,10 +22,6 @@ tasks=${BENCH_DRAIN_TASKS:-150}
 CAIRN_TRUST_REALIP=1 bench_stack_start
 url=$CAIRN_URL
 standin=$GEO_STANDIN_URL
-sql() {
-	mariadb --no-defaults -S "$CAIRN_DB_SOCKET" -u "$CAIRN_DB_USER" -p"$CAIRN_DB_PASSWORD" \
-		-N -B "$CAIRN_DB_NAME" -e "$1"
-}
 key=$(curl -sS -H "Authorization: Bearer $CAIRN_ADMIN_KEY" -H 'Content-Type: application/json' \
 	-d '{"name":"bench","scopes":["geo:write","geo:read"]}' "$url/admin/api-keys" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
@@ -46,7 +42,7 @@ awk -v p="${P99[submit]}" 'BEGIN {
 
 echo "== 2. queue drain for $tasks unique addresses"
 # forget the submit run's backlog, so only the drain tasks are queued
-sql "UPDATE geo_tasks SET state = 'skipped', last_error = 'bench backlog' WHERE state = 'queued'"
+bench_mysql -e "UPDATE geo_tasks SET state = 'skipped', last_error = 'bench backlog' WHERE state = 'queued'"
 curl -sS -o /dev/null "$standin/control?mode=ok&stall_pct=10&stall_ms=5000"
 sleep 7   # calls of the backlog still in flight come back
 curl -sS -o /dev/null "$standin/reset"
@@ -57,7 +53,7 @@ for ((i = 0; i < tasks; i++)); do
 			-H "X-Real-IP: 46.$((i / 250)).$((i % 250 + 1)).7" --data-binary @- "$url/event/submit/"
 done
 deadline=$((SECONDS + tasks / rate * 3 + 60))
-while (($(sql "SELECT COUNT(*) FROM geo_tasks WHERE state = 'queued'") > 0)); do
+while (($(bench_mysql -e "SELECT COUNT(*) FROM geo_tasks WHERE state = 'queued'") > 0)); do
 	((SECONDS < deadline)) || { echo "  the queue did not drain in time" >&2; exit 1; }
 	sleep 1
 done

@@ -23,15 +23,10 @@ bench_stack_start
 here=$CAIRN_SRC_DIR/tests/bench
 work=$BENCH_DIR/logs-bench
 mkdir -p "$work"
-db() {
-	mariadb --no-defaults -S "$CAIRN_DB_SOCKET" -u "$CAIRN_DB_USER" -p"$CAIRN_DB_PASSWORD" \
-		-N -B "$CAIRN_DB_NAME" "$@"
-}
-
 # A service for the benchmark, its key in the batches (compat: key in the body).
 key=$(env -u CAIRN_DB_SOCKET "$CAIRN_BUILD_DIR/bin/cairnctl" --config "$CAIRN_CONF" \
 	service add bench 2>/dev/null | tail -n 1)
-sid=$(db -e "SELECT id FROM log_services WHERE name = 'bench'")
+sid=$(bench_mysql -e "SELECT id FROM log_services WHERE name = 'bench'")
 body=$(printf 'x%.0s' $(seq 1 100))
 python3 - "$work" "$key" "$body" <<'PY'
 import json, sys
@@ -75,7 +70,7 @@ slap_run() {
 	s=$(awk '/Average number of seconds to run all queries/ {print $(NF-1)}' <<<"$out")
 	RPS[$1]=$(awk -v q="$slap_queries" -v s="$s" 'BEGIN { printf "%.0f", (s > 0) ? q * 1000 / s : 0 }')
 	printf '%-28s %10s rows/s  (%s INSERTs of 1,000 rows in %s s, %s rows stored)\n' "$1" "${RPS[$1]}" \
-		"$slap_queries" "$s" "$(db -e 'SELECT COUNT(*) FROM log_records')"
+		"$slap_queries" "$s" "$(bench_mysql -e 'SELECT COUNT(*) FROM log_records')"
 }
 slap_run slap-before
 BENCH_BODY_FILE=$work/batch1000.json bench_wrk intake-1000 "$CAIRN_URL/intake" -s "$here/logs_post.lua"
@@ -95,7 +90,7 @@ bench_bound "intake-1 req/s / healthz req/s" intake-1 healthz db-insert-1 0.5
 
 echo "-- 3. worker RSS around a 10,000-row compat query"
 # 10,000 records of one service on one day
-rss_key=$(db -e "CALL log_service_create('bench-rss', FALSE, NULL, NULL)" | cut -f2)
+rss_key=$(bench_mysql -e "CALL log_service_create('bench-rss', FALSE, NULL, NULL)" | cut -f2)
 python3 - "$work" "$rss_key" "$body" <<'PY'
 import json, sys
 work, key, body = sys.argv[1:]

@@ -16,11 +16,6 @@
 here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 [ "$(type -t bench_wrk)" = function ] || . "$here/lib.sh"
 
-bench_mysql() {
-	mariadb --no-defaults -S "$CAIRN_DB_SOCKET" -u "$CAIRN_DB_USER" -p"$CAIRN_DB_PASSWORD" \
-		-N -B "$CAIRN_DB_NAME" "$@"
-}
-
 bench_stack_start
 export BENCH_KEY=$CAIRN_ADMIN_KEY
 auth="Authorization: Bearer $BENCH_KEY"

@@ -73,6 +73,13 @@ bench_ratio() {
 		else printf "%-44s %6.3f\n", l, r }'
 }
 
+# bench_mysql [mariadb args...]: the stack's database as cairn's user,
+# tab-separated rows without a header (e.g. bench_mysql -e "SELECT ...").
+bench_mysql() {
+	mariadb --no-defaults -S "$CAIRN_DB_SOCKET" -u "$CAIRN_DB_USER" -p"$CAIRN_DB_PASSWORD" \
+		-N -B "$CAIRN_DB_NAME" "$@"
+}
+
 # The pool size of the running stack.
 bench_pool_size() {
 	awk -F' *= *' '$1 == "workers" { print $2 }' "$CAIRN_CONF"

@@ -225,6 +225,20 @@ START_TEST(test_format_ints)
 }
 END_TEST
 
+/* Fixed-width fields: zero-padded, the low digits kept, no NUL written. */
+START_TEST(test_put_digits)
+{
+	char out[8] = "xxxxxxx";
+
+	ck_assert_ptr_eq(text_put_digits(out, 42, 6), out + 6);
+	ck_assert_str_eq(out, "000042x");
+	text_put_digits(out, 123456789, 4);
+	ck_assert_str_eq(out, "678942x");
+	text_put_digits(out, 0, 1);
+	ck_assert_str_eq(out, "078942x");
+}
+END_TEST
+
 START_TEST(test_parse_id)
 {
 	const struct id_case *c = &id_cases[_i];
@@ -723,6 +737,7 @@ text_suite(void)
 
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_format_ints);
+	tcase_add_test(tc, test_put_digits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pct");
