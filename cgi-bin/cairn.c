@@ -1,7 +1,7 @@
 /* cairn.fcgi: the FastCGI program.  Started by spawn-fcgi with the
- * listening socket on fd 0; loads the configuration, maps the metrics,
- * and hands over to the pool master (or serves in-process with
- * workers = 0). */
+ * listening socket on fd 0; loads the configuration, maps the metrics and
+ * the group-commit queue, and hands over to the pool master (or serves
+ * in-process with workers = 0). */
 #include "autoconfig.h"
 
 #include <getopt.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "gcommit.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -24,8 +25,8 @@ serve(size_t slot, volatile sig_atomic_t *stop, void *arg)
 	struct diag d;
 	int rc;
 
-	(void)slot;
 	(void)arg;
+	gcommit_use_slot(slot);
 	if (server_init(&s, routes_table, routes_count, &d) < 0) {
 		log_error("%s", d.msg);
 		return -1;
@@ -107,6 +108,9 @@ main(int argc, char **argv)
 
 	routes_init();
 	server_declare_metrics();
+	/* slots numbered as the pool numbers its workers, 1 .. n */
+	if (gcommit_init(n + 1) < 0)
+		log_warn("group commit disabled: cannot map the shared region");
 	if (metrics_init(n + 1, routes_labels(), routes_count) < 0)
 		log_warn("metrics disabled: cannot map the shared region");
 	log_info("cairn.fcgi %s starting (%u workers)", PACKAGE_VERSION, n);

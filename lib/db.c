@@ -61,6 +61,7 @@ struct db {
 	 * db_connect(), because callers still hold them (to release them after
 	 * the error); only then is the handle torn down and re-made. */
 	bool broken;
+	bool in_txn;        /* inside db_txn's fn */
 };
 
 static int db_next_slot;
@@ -661,12 +662,16 @@ db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
 {
 	for (int attempt = 0;; attempt++) {
 		bool retry;
+		int rc;
 
 		if (db_connect(db, d) < 0)
 			return -1;
 		if (simple_query(db, "START TRANSACTION", d) < 0)
 			goto failed;
-		if (fn(db, arg, d) < 0) {
+		db->in_txn = true;
+		rc = fn(db, arg, d);
+		db->in_txn = false;
+		if (rc < 0) {
 			if (db_connected(db)) {
 				struct diag ignored;
 
@@ -695,6 +700,30 @@ failed:
 		if (!db_error_reconnectable(d))
 			backoff(attempt);
 	}
+}
+
+char *
+db_values_sql(const char *head, const char *row, size_t n)
+{
+	size_t hl = strlen(head), rl = strlen(row);
+	char *sql = mem_alloc(hl + n * (rl + 1) + 1), *p = sql;
+
+	memcpy(p, head, hl);
+	p += hl;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, row, rl);
+		p += rl;
+	}
+	*p = '\0';
+	return sql;
+}
+
+bool
+db_in_txn(const struct db *db)
+{
+	return db->in_txn;
 }
 
 /* An idle connection has nothing to read: anything readable (the

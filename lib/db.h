@@ -94,6 +94,8 @@ int db_exec(struct db_stmt *st, struct diag *d);
  * unknown and is not retried.  fn returning -1 rolls back. */
 typedef int (*db_txn_fn)(struct db *db, void *arg, struct diag *d);
 int db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
+/* Inside db_txn's fn. */
+bool db_in_txn(const struct db *db);
 
 /* Runs fn with no transaction around it, for a write that is one
  * self-committing unit: a single statement, or a CALL of a procedure
@@ -103,6 +105,11 @@ int db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
  * replaced before fn sends anything; a connection lost while fn runs is
  * DIAG_UNAVAILABLE: the write may have committed, so it is not retried. */
 int db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
+
+/* "head row,row,...,row" with n rows: the text of a multi-row INSERT
+ * whose values are all placeholders.  Allocated; the caller keeps it
+ * (usually for the life of the process, in a struct db_query). */
+char *db_values_sql(const char *head, const char *row, size_t n);
 
 /* Runs a script of several statements (migrations). */
 int db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d);

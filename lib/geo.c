@@ -469,6 +469,7 @@ geo_http_list(struct ctx *c)
 void
 geo_init(void)
 {
+	geo_store_init();
 	status_collector(geo_store_metrics);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "gcommit.h"
 #include "geo_store.h"
 #include "log.h"
 #include "timefmt.h"
@@ -19,9 +20,6 @@
 	" country_name, city, time_zone, latitude, longitude, accuracy_radius,"          \
 	" submitted_at, resolved_at"
 
-DB_QUERY(q_insert,
-	 "INSERT INTO geo_tasks (task_id, name, status_code, ip, state, next_attempt_at,"
-	 " submitted_at) VALUES (?, ?, ?, ?, 'queued', NOW(6), NOW(6))");
 DB_QUERY(q_get, "SELECT " TASK_COLS " FROM geo_tasks WHERE task_id = ?");
 
 /* The list filters; the variants lead with the filter that has an index
@@ -206,28 +204,99 @@ stat_add(struct db *db, const char *name, int64_t n, struct diag *d)
 
 /* ------------------------------------------------------------ HTTP side */
 
+/* A task as gcommit carries it: this header, then the name. */
+struct grouped_task {
+	unsigned char task_id[GEO_UUID_BYTES];
+	unsigned char ip[16];
+	uint8_t ip_len;              /* 0: no address */
+	bool has_name, has_status;
+	int64_t status_code;
+	uint32_t name_len;
+};
+
+/* The prepared INSERT of n tasks (1 .. GCOMMIT_GROUP_MAX), made on first
+ * use. */
+static struct db_query insert_q[GCOMMIT_GROUP_MAX + 1];
+static int group_kind = -1;
+
+static struct db_query *
+insert_query(size_t n)
+{
+	if (insert_q[n].sql == NULL) {
+		/* lives as long as the process */
+		insert_q[n].sql = db_values_sql("INSERT INTO geo_tasks (task_id, name, status_code, ip,"
+						" state, next_attempt_at, submitted_at) VALUES ",
+						"(?, ?, ?, ?, 'queued', NOW(6), NOW(6))", n);
+		insert_q[n].slot = -1;
+	}
+	return &insert_q[n];
+}
+
+/* gcommit_write_fn: rows[0..n) as one INSERT. */
+static int
+write_tasks(struct db *db, const struct gcommit_row *rows, size_t n, struct diag *d)
+{
+	struct grouped_task t[GCOMMIT_GROUP_MAX];
+	struct db_stmt *st = db_prepare(db, insert_query(n), d);
+
+	if (st == NULL)
+		return -1;
+	for (size_t j = 0; j < n; j++) {
+		unsigned p = (unsigned)(4 * j);
+
+		memcpy(&t[j], rows[j].p, sizeof t[j]); /* the bytes need not be aligned */
+		db_bind_text(st, p, t[j].task_id, GEO_UUID_BYTES);
+		if (t[j].has_name)
+			db_bind_text(st, p + 1, (const char *)rows[j].p + sizeof t[j], t[j].name_len);
+		else
+			db_bind_null(st, p + 1);
+		if (t[j].has_status)
+			db_bind_int(st, p + 2, t[j].status_code);
+		else
+			db_bind_null(st, p + 2);
+		if (t[j].ip_len > 0)
+			db_bind_text(st, p + 3, t[j].ip, t[j].ip_len);
+		else
+			db_bind_null(st, p + 3);
+	}
+	return db_exec(st, d);
+}
+
+void
+geo_store_init(void)
+{
+	group_kind = gcommit_kind("geo", write_tasks);
+}
+
 int
 geo_store_insert(struct db *db, const unsigned char task_id[GEO_UUID_BYTES],
 		 const struct geo_submit *s, const struct geo_ip *ip, struct diag *d)
 {
-	struct db_stmt *st = db_prepare(db, &q_insert, d);
+	unsigned char row[sizeof(struct grouped_task) + GEO_NAME_MAX * 4];
+	struct grouped_task t;
+	size_t name_len = s->has_name ? s->name_len : 0;
+	struct gcommit_row r = {row, sizeof t + name_len};
 
-	if (st == NULL)
+	if (name_len > GEO_NAME_MAX * 4) {
+		diag_set(d, DIAG_INTERNAL, "task name over %d bytes", GEO_NAME_MAX * 4);
 		return -1;
-	db_bind_text(st, 0, task_id, GEO_UUID_BYTES);
-	if (s->has_name)
-		db_bind_text(st, 1, s->name, s->name_len);
-	else
-		db_bind_null(st, 1);
-	if (s->has_status)
-		db_bind_int(st, 2, s->status_code);
-	else
-		db_bind_null(st, 2);
-	if (ip != NULL)
-		bind_ip(st, 3, ip);
-	else
-		db_bind_null(st, 3);
-	return db_exec(st, d);
+	}
+	memset(&t, 0, sizeof t);
+	memcpy(t.task_id, task_id, GEO_UUID_BYTES);
+	if (ip != NULL) {
+		memcpy(t.ip, ip->b, ip->len);
+		t.ip_len = (uint8_t)ip->len;
+	}
+	t.has_name = s->has_name;
+	t.has_status = s->has_status;
+	t.status_code = s->status_code;
+	t.name_len = (uint32_t)name_len;
+	memcpy(row, &t, sizeof t);
+	if (name_len > 0)
+		memcpy(row + sizeof t, s->name, name_len);
+	if (group_kind >= 0)
+		return gcommit_write(db, group_kind, r.p, r.len, d);
+	return write_tasks(db, &r, 1, d);
 }
 
 static void

@@ -34,8 +34,14 @@
 
 /* ------------------------------------------------------------ HTTP side */
 
-/* Inserts a queued task (inside the caller's transaction).  ip may be
- * NULL when the request had no usable source address. */
+/* Declares the grouped task insert (gcommit); the FastCGI program calls
+ * it before its pool forks. */
+void geo_store_init(void);
+
+/* Inserts a queued task: inside the caller's transaction, or else
+ * committed by itself, together with other workers' tasks when they come
+ * at once (gcommit).  ip may be NULL when the request had no usable
+ * source address. */
 int geo_store_insert(struct db *db, const unsigned char task_id[GEO_UUID_BYTES],
 		     const struct geo_submit *s, const struct geo_ip *ip, struct diag *d);
 

@@ -35,6 +35,7 @@ static int metric_records = -1, metric_batches_ok = -1, metric_rejected_auth = -
 void
 logs_init(void)
 {
+	logs_store_init();
 	metric_records = metrics_counter("cairn_logs_records_total", "",
 					 "Log records stored by /intake.", 0);
 	metric_batches_ok = metrics_counter("cairn_logs_batches_total", "result=\"stored\"",

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
+#include "gcommit.h"
 #include "log.h"
 #include "logs_store.h"
 #include "mem.h"
@@ -278,35 +279,31 @@ logs_store_service_list(struct db *db, int64_t after_id, int limit,
 static const unsigned insert_sizes[] = {LOGS_INSERT_MAX_ROWS, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1};
 #define N_INSERT_SIZES (sizeof insert_sizes / sizeof insert_sizes[0])
 
-static struct db_query insert_q[N_INSERT_SIZES];
+/* The prepared INSERT of n rows, made on first use: n is one of
+ * insert_sizes (batches) or at most GCOMMIT_GROUP_MAX (grouped single
+ * records), so the table never fills. */
+#define N_INSERT_QUERIES (N_INSERT_SIZES + GCOMMIT_GROUP_MAX)
+static struct {
+	size_t rows;
+	struct db_query q;
+} insert_q[N_INSERT_QUERIES];
 
-/* The statement text for insert_sizes[k], built once per process from a
- * constant template (every value is a placeholder). */
 static struct db_query *
-insert_query(size_t k)
+insert_query(size_t n)
 {
-	static const char head[] =
-		"INSERT INTO log_records (service_id, level, ts, received_at, body) VALUES ";
-	static const char row[] = "(?, ?, ?, NOW(6), ?)";
+	size_t i = 0;
 
-	if (insert_q[k].sql == NULL) {
-		size_t n = insert_sizes[k];
-		size_t cap = sizeof head + n * sizeof row + 1;
-		char *sql = mem_alloc(cap), *p = sql;
-
-		memcpy(p, head, sizeof head - 1);
-		p += sizeof head - 1;
-		for (size_t i = 0; i < n; i++) {
-			if (i > 0)
-				*p++ = ',';
-			memcpy(p, row, sizeof row - 1);
-			p += sizeof row - 1;
-		}
-		*p = '\0';
-		insert_q[k].sql = sql; /* lives as long as the process */
-		insert_q[k].slot = -1;
+	while (insert_q[i].rows != 0 && insert_q[i].rows != n)
+		i++;
+	if (insert_q[i].rows == 0) {
+		insert_q[i].rows = n;
+		/* lives as long as the process */
+		insert_q[i].q.sql = db_values_sql("INSERT INTO log_records"
+						  " (service_id, level, ts, received_at, body) VALUES ",
+						  "(?, ?, ?, NOW(6), ?)", n);
+		insert_q[i].q.slot = -1;
 	}
-	return &insert_q[k];
+	return &insert_q[i].q;
 }
 
 /* The next statement of a batch from row i: the index into insert_sizes
@@ -333,19 +330,74 @@ logs_store_insert_single(const struct logs_batch *b)
 	return b->n > 0 && insert_sizes[next_statement(b, 0)] == b->n;
 }
 
+/* A single record as gcommit carries it: this header, then the body. */
+struct grouped_record {
+	int64_t service_id;
+	int64_t ts;
+	int32_t level;
+	uint32_t body_len;
+};
+
+static int group_kind = -1;
+
+/* gcommit_write_fn: rows[0..n) as one INSERT. */
+static int
+write_grouped(struct db *db, const struct gcommit_row *rows, size_t n, struct diag *d)
+{
+	char ts[GCOMMIT_GROUP_MAX][TIMEFMT_SQL_LEN + 1];
+	struct db_stmt *st = db_prepare(db, insert_query(n), d);
+
+	if (st == NULL)
+		return -1;
+	for (size_t j = 0; j < n; j++) {
+		struct grouped_record h;
+		unsigned p = (unsigned)(4 * j);
+
+		memcpy(&h, rows[j].p, sizeof h); /* the bytes need not be aligned */
+		timefmt_sql(h.ts, ts[j]);
+		db_bind_int(st, p, h.service_id);
+		db_bind_int(st, p + 1, h.level);
+		db_bind_text(st, p + 2, ts[j], TIMEFMT_SQL_LEN);
+		db_bind_text(st, p + 3, (const char *)rows[j].p + sizeof h, h.body_len);
+	}
+	return db_exec(st, d);
+}
+
+void
+logs_store_init(void)
+{
+	group_kind = gcommit_kind("logs", write_grouped);
+}
+
+static int
+insert_grouped(struct db *db, int64_t service_id, const struct logs_record *rec, struct diag *d)
+{
+	unsigned char row[GCOMMIT_ROW_MAX];
+	struct grouped_record h = {service_id, rec->ts, rec->level, (uint32_t)rec->body_len};
+
+	memcpy(row, &h, sizeof h);
+	memcpy(row + sizeof h, rec->body, rec->body_len);
+	return gcommit_write(db, group_kind, row, sizeof h + rec->body_len, d);
+}
+
 int
 logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 		  const struct logs_batch *b, struct diag *d)
 {
-	char *ts = arena_alloc(a, b->n * (TIMEFMT_SQL_LEN + 1));
+	char *ts;
 	size_t i = 0;
+
+	if (b->n == 1 && group_kind >= 0 &&
+	    b->records[0].body_len <= GCOMMIT_ROW_MAX - sizeof(struct grouped_record))
+		return insert_grouped(db, service_id, &b->records[0], d);
+	ts = arena_alloc(a, b->n * (TIMEFMT_SQL_LEN + 1));
 
 	for (size_t r = 0; r < b->n; r++)
 		timefmt_sql(b->records[r].ts, ts + r * (TIMEFMT_SQL_LEN + 1));
 	while (i < b->n) {
 		size_t k = next_statement(b, i);
 		size_t n = insert_sizes[k];
-		struct db_stmt *st = db_prepare(db, insert_query(k), d);
+		struct db_stmt *st = db_prepare(db, insert_query(n), d);
 
 		if (st == NULL)
 			return -1;

@@ -70,11 +70,18 @@ int logs_store_service_list(struct db *db, int64_t after_id, int limit,
 
 /* -------------------------------------------------------------- records */
 
+/* Declares the grouped single-record write (gcommit); the FastCGI
+ * program calls it before its pool forks.  Without it every batch is
+ * written by its own statements. */
+void logs_store_init(void);
+
 /* Inserts the batch for the service inside the caller's transaction (or
  * alone when logs_store_insert_single), with multi-row prepared INSERTs
  * of a few fixed sizes (at most LOGS_INSERT_MAX_ROWS rows and about
  * LOGS_INSERT_MAX_BYTES of bodies per statement); never one statement per
- * record. */
+ * record.  A one-record batch outside a transaction is written together
+ * with other workers' one-record batches when they come at once
+ * (gcommit), still committed before this returns 0. */
 #define LOGS_INSERT_MAX_ROWS 1000
 #define LOGS_INSERT_MAX_BYTES (4u << 20)
 int logs_store_insert(struct db *db, struct arena *a, int64_t service_id,

@@ -7,6 +7,7 @@ address range, so the per-address cache of one test never answers
 another's.  The worker tests read what the provider received from the
 stand-in's /stats (calls per address, the most calls in any one-second
 window, how many were answered 429)."""
+import concurrent.futures
 import json
 import os
 import signal
@@ -243,6 +244,30 @@ def test_submit_validation_rows(s):
     r = s.post("/event/submit/", '{"name":"a"}', key=keys(s)["rw"],
                content_type="application/json; charset=utf-8")
     eq(r.status, 202, "charset=utf-8 is fine")
+
+
+def test_concurrent_submissions_each_stored_once(s):
+    """Submissions sent at once by many clients are written together
+    (lib/gcommit): each 202 names its own task, stored once with its own
+    name, status code and source address."""
+    m0 = s.metrics()
+    n = 160
+
+    def one(i):
+        # private addresses: settled as skipped, without provider calls
+        return submit_ok(s, {"name": f"burst-{i}", "status_code": i},
+                         ip=f"10.70.{i // 200}.{i % 200 + 1}")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        ids = list(pool.map(one, range(n)))
+    eq(len(set(ids)), n, "distinct task ids")
+    for i, tid in enumerate(ids):
+        row = s.mysql("SELECT name, status_code, INET6_NTOA(ip) FROM geo_tasks"
+                      " WHERE task_id = UNHEX('%s')" % tid.replace("-", ""))
+        eq(row, [[f"burst-{i}", str(i), f"10.70.{i // 200}.{i % 200 + 1}"]], f"task {i}")
+    m1 = s.metrics()
+    rows = 'cairn_group_commit_rows_total{kind="geo"}'
+    eq(metric(m1, rows) - metric(m0, rows), n, "every submission went through the group commit")
 
 
 def test_submit_scopes(s):

@@ -1,5 +1,6 @@
 """Logs (API.md §1): /intake and /insert, the compat queries, /logs,
 /purge, services over HTTP, cairnctl and the mysql client, retention."""
+import concurrent.futures
 import datetime
 import json
 import os
@@ -256,6 +257,53 @@ def test_idempotent_replay(s):
     eq(intake(s, okey, data, headers=hdr).status, 200, "other service")
     eq(count(s, other), 2, "other service rows")
     eq(count(s, name), 2, "first service rows")
+
+
+def group_commit(s, kind):
+    """(statements, rows) of the grouped single-row writes of a kind."""
+    m = s.metrics()
+    return (m.get(f'cairn_group_commit_statements_total{{kind="{kind}"}}', 0.0),
+            m.get(f'cairn_group_commit_rows_total{{kind="{kind}"}}', 0.0))
+
+
+def test_concurrent_single_records_each_stored_once(s):
+    """One-record batches sent at once by many clients are written together
+    (lib/gcommit): each is answered 200 only once stored, and each is
+    stored exactly once, with its own level, time and body."""
+    name, key = new_service(s)
+    st0, rows0 = group_commit(s, "logs")
+    sent = [(i % 5, f"2026-11-22 14:00:{i % 60:02d}.{i:06d}", f"concurrent-{i}")
+            for i in range(400)]
+    levels = ["debug", "info", "warning", "error", "critical"]
+
+    def one(item):
+        lv, ts, body = item
+        return intake(s, key, [rec(ts, body, levels[lv])]).status
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(one, sent))
+    eq(statuses, [200] * len(sent), "every record acknowledged")
+    got = sorted((r[2], r[0], r[1]) for r in stored(s, name))
+    want = sorted((body, str(lv + 1), ts) for lv, ts, body in sent)
+    eq(got, want, "each record stored once, as sent")
+    st1, rows1 = group_commit(s, "logs")
+    eq(rows1 - rows0, len(sent), "every record went through the group commit")
+    assert 1 <= st1 - st0 <= len(sent), (st0, st1)
+
+
+def test_idempotent_single_record_joins_its_transaction(s):
+    """With an Idempotency-Key a one-record batch is written inside the
+    key's transaction, not grouped with other requests."""
+    name, key = new_service(s)
+    before = group_commit(s, "logs")
+    hdr = {"Idempotency-Key": "one-" + uuid.uuid4().hex}
+    eq(intake(s, key, [rec(body="keyed")], headers=hdr).status, 200, "first")
+    eq(intake(s, key, [rec(body="keyed")], headers=hdr).status, 200, "replay")
+    eq(count(s, name), 1, "stored once")
+    eq(group_commit(s, "logs"), before, "not grouped")
+    eq(intake(s, key, [rec(body="plain")]).status, 200, "without a key")
+    eq(group_commit(s, "logs")[1], before[1] + 1, "grouped (a group of one)")
+
 
 
 # ------------------------------------------------------------ compat queries
