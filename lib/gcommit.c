@@ -95,7 +95,6 @@ static struct kind kinds[GCOMMIT_MAX_KINDS];
 static int nkinds;
 static struct region *region;
 static struct slot *mine;
-static size_t my_index;
 
 int
 gcommit_kind(const char *name, gcommit_write_fn write)
@@ -238,7 +237,6 @@ gcommit_use_slot(size_t slot)
 			lead_remove(k, s->pid);
 	region_unlock();
 	mine = s;
-	my_index = slot;
 }
 
 /* ------------------------------------------------------------- leading */
@@ -329,18 +327,15 @@ lead(struct db *db, int k)
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = &region->slots[idx[i]];
 
-		if (s->seq != seq[i] || s->state != SLOT_TAKEN || s == mine) {
-			idx[i] = SIZE_MAX; /* no one to wake */
-			if (s == mine) {
-				s->result = result;
-				s->diag = d;
-				state_set(s, SLOT_DONE);
-			}
-			continue; /* its owner died and the slot moved on */
+		if (s->seq != seq[i] || s->state != SLOT_TAKEN) {
+			idx[i] = SIZE_MAX; /* its owner died and the slot moved on */
+			continue;
 		}
 		s->result = result;
 		s->diag = d;
 		state_set(s, SLOT_DONE);
+		if (s == mine)
+			idx[i] = SIZE_MAX; /* no one to wake */
 	}
 	lead_remove(k, getpid());
 	next = promote_next(k);

@@ -270,12 +270,17 @@ assert_exited(const int *status, int c, int code)
 
 /* ------------------------------------------------------------ grouping */
 
+/* How the children of body_rows tag their rows (NULL: all TAG_PLAIN); set
+ * by the test before it forks them. */
+static enum row_tag (*rows_tag)(int c, int i);
+
+/* A child that writes its ROWS rows, tagged by rows_tag. */
 static int
-body_plain(int c)
+body_rows(int c)
 {
 	struct db *db = db_new();
 
-	write_rows(db, 0, c, 0, ROWS, NULL);
+	write_rows(db, 0, c, 0, ROWS, rows_tag);
 	db_free(db);
 	return 0;
 }
@@ -288,7 +293,7 @@ START_TEST(test_every_row_once_grouped)
 	int status[CHILDREN];
 
 	region_setup(500);
-	ck_assert_msg(run_children(body_plain, 0, CHILDREN, status), "children hung");
+	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
 	for (int c = 0; c < CHILDREN; c++) {
 		assert_exited(status, c, 0);
 		for (int i = 0; i < ROWS; i++) {
@@ -320,16 +325,6 @@ tag_poison(int c, int i)
 	return i % 40 == 17 ? TAG_POISON : TAG_PLAIN;
 }
 
-static int
-body_poison(int c)
-{
-	struct db *db = db_new();
-
-	write_rows(db, 0, c, 0, ROWS, tag_poison);
-	db_free(db);
-	return 0;
-}
-
 /* A group that fails with a database error is written again row by row:
  * the poison rows get their own error, every other row is committed
  * exactly once and answered 0, after at most one failed group. */
@@ -338,7 +333,8 @@ START_TEST(test_failed_group_retried_alone)
 	int status[CHILDREN];
 
 	region_setup(500);
-	ck_assert_msg(run_children(body_poison, 0, CHILDREN, status), "children hung");
+	rows_tag = tag_poison;
+	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
 	for (int c = 0; c < CHILDREN; c++) {
 		assert_exited(status, c, 0);
 		for (int i = 0; i < ROWS; i++) {
@@ -375,16 +371,6 @@ tag_lost(int c, int i)
 	return i % 40 == 17 ? TAG_LOST : TAG_PLAIN;
 }
 
-static int
-body_lost(int c)
-{
-	struct db *db = db_new();
-
-	write_rows(db, 0, c, 0, ROWS, tag_lost);
-	db_free(db);
-	return 0;
-}
-
 /* A group whose connection is lost may or may not have committed, so it is
  * not written again: every row of it is answered DIAG_UNAVAILABLE, a lost
  * row written alone gets its own error, every other row is committed
@@ -395,7 +381,8 @@ START_TEST(test_lost_group_unavailable)
 	int unavailable = 0;
 
 	region_setup(500);
-	ck_assert_msg(run_children(body_lost, 0, CHILDREN, status), "children hung");
+	rows_tag = tag_lost;
+	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
 	for (int c = 0; c < CHILDREN; c++) {
 		assert_exited(status, c, 0);
 		for (int i = 0; i < ROWS; i++) {
