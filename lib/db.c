@@ -62,6 +62,7 @@ struct db {
 	 * the error); only then is the handle torn down and re-made. */
 	bool broken;
 	bool in_txn;        /* inside db_txn's fn */
+	bool consecutive_ids; /* db_consecutive_ids(), read at each connect */
 };
 
 static int db_next_slot;
@@ -186,6 +187,36 @@ db_retries(const struct db *db)
 	return db->retries;
 }
 
+/* Sets db->consecutive_ids from the server.  InnoDB's "traditional" (0)
+ * and "consecutive" (1) lock modes give the rows of one INSERT
+ * consecutive ids; "interleaved" (2, MySQL 8's default and Galera's) may
+ * not.  A server without the variable (another engine) promises nothing
+ * either. */
+static int
+read_consecutive_ids(struct db *db, struct diag *d)
+{
+	static const char sql[] = "SELECT @@innodb_autoinc_lock_mode";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	db->consecutive_ids = false;
+	if (mysql_real_query(db->conn, sql, sizeof sql - 1) != 0) {
+		if (mysql_errno(db->conn) == 1193) /* ER_UNKNOWN_SYSTEM_VARIABLE */
+			return 0;
+		set_conn_error(db, d, "session setup");
+		return -1;
+	}
+	res = mysql_store_result(db->conn);
+	if (res == NULL) {
+		set_conn_error(db, d, "session setup");
+		return -1;
+	}
+	row = mysql_fetch_row(res);
+	db->consecutive_ids = row != NULL && row[0] != NULL && strtoll(row[0], NULL, 10) < 2;
+	mysql_free_result(res);
+	return 0;
+}
+
 static int
 session_setup(struct db *db, struct diag *d)
 {
@@ -201,7 +232,7 @@ session_setup(struct db *db, struct diag *d)
 		set_conn_error(db, d, "session setup");
 		return -1;
 	}
-	return 0;
+	return read_consecutive_ids(db, d);
 }
 
 int
@@ -702,12 +733,15 @@ failed:
 	}
 }
 
-char *
-db_values_sql(const char *head, const char *row, size_t n)
+struct db_query *
+db_values_query(struct db_query *q, const char *head, const char *row, size_t n)
 {
 	size_t hl = strlen(head), rl = strlen(row);
-	char *sql = mem_alloc(hl + n * (rl + 1) + 1), *p = sql;
+	char *sql, *p;
 
+	if (q->sql != NULL)
+		return q;
+	sql = p = mem_alloc(hl + n * (rl + 1) + 1);
 	memcpy(p, head, hl);
 	p += hl;
 	for (size_t i = 0; i < n; i++) {
@@ -717,7 +751,15 @@ db_values_sql(const char *head, const char *row, size_t n)
 		p += rl;
 	}
 	*p = '\0';
-	return sql;
+	q->sql = sql;
+	q->slot = -1;
+	return q;
+}
+
+bool
+db_consecutive_ids(const struct db *db)
+{
+	return db_connected(db) && db->consecutive_ids;
 }
 
 bool

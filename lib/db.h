@@ -106,11 +106,17 @@ bool db_in_txn(const struct db *db);
  * DIAG_UNAVAILABLE: the write may have committed, so it is not retried. */
 int db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
 
-/* "head row,row,...,row" with n rows: the text of a multi-row INSERT
- * whose values are all placeholders.  Allocated; the caller keeps it
- * (usually for the life of the process, in a struct db_query). */
-char *db_values_sql(const char *head, const char *row, size_t n);
+/* q, made on first use into the multi-row INSERT "head row,row,...,row"
+ * of n rows whose values are all placeholders, for callers that keep one
+ * struct db_query per row count.  q must be zeroed or made by an earlier
+ * call with the same arguments; its text lives as long as the process. */
+struct db_query *db_values_query(struct db_query *q, const char *head, const char *row,
+				 size_t n);
 
+/* Whether the server gives the rows of one INSERT consecutive ids
+ * (innodb_autoinc_lock_mode 0 or 1), read at each connect; false when db
+ * is not connected. */
+bool db_consecutive_ids(const struct db *db);
 /* Runs a script of several statements (migrations). */
 int db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d);
 

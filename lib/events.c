@@ -32,6 +32,7 @@ events_init(void)
 					 "Events created with /add_event.", 0);
 	metric_deleted = metrics_counter("cairn_events_deleted_total", "",
 					 "Events deleted (by id, by start or by purge).", 0);
+	events_store_init();
 }
 
 static void

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "events_store.h"
+#include "gcommit.h"
+#include "jsonw.h"
 
 /* ---------------------------------------------------------------- writes */
 
@@ -12,43 +14,172 @@
  * tag rows as one transaction -- its own, or the Idempotency-Key's when
  * one is open -- and answers the new id. */
 DB_QUERY(q_add, "CALL event_add(?, ?, ?)");
+/* The same for several events, described in JSON (sql/0008). */
+DB_QUERY(q_add_group, "CALL event_add_group(?)");
+
+/* An event as it is written (and as gcommit carries it): this header,
+ * then its tags joined by EVENTS_TAG_SEP (tags_len bytes). */
+struct row_head {
+	int64_t start_us;
+	int64_t stop_us;            /* when has_stop */
+	uint32_t tags_len;
+	bool has_stop;
+};
+
+static int group_kind = -1;
+
+static int
+add_one(struct db *db, struct gcommit_row *row, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_add, d);
+	struct row_head h;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	memcpy(&h, row->p, sizeof h); /* the bytes need not be aligned */
+	db_bind_int(st, 0, h.start_us);
+	if (h.has_stop)
+		db_bind_int(st, 1, h.stop_us);
+	else
+		db_bind_null(st, 1);
+	db_bind_text(st, 2, (const char *)row->p + sizeof h, h.tags_len);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1)
+		row->id = db_int(st, 0);
+	db_release(st);
+	if (rc == 0)
+		diag_set(d, DIAG_INTERNAL, "event_add answered no row");
+	return rc == 1 ? 0 : -1;
+}
+
+/* Writes a number as a JSON string (see sql/0008 on why a string). */
+static void
+json_int_string(struct jsonw *w, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof num, "%lld", (long long)v);
+	jsonw_string(w, num);
+}
+
+/* rows[0..n) as event_add_group's argument (sql/0008) into b; 0, or -1
+ * when b is full. */
+static int
+group_json(struct buf *b, const struct gcommit_row *rows, size_t n)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, jsonw_buf_sink, b);
+	jsonw_array_begin(&w);
+	for (size_t j = 0; j < n; j++) {
+		struct row_head h;
+		const char *tags = (const char *)rows[j].p + sizeof h;
+
+		memcpy(&h, rows[j].p, sizeof h);
+		jsonw_object_begin(&w);
+		jsonw_key(&w, "s");
+		json_int_string(&w, h.start_us);
+		if (h.has_stop) {
+			jsonw_key(&w, "e");
+			json_int_string(&w, h.stop_us);
+		}
+		jsonw_key(&w, "j");
+		jsonw_string_n(&w, tags, h.tags_len);
+		jsonw_key(&w, "t");
+		jsonw_array_begin(&w);
+		for (size_t at = 0; at < h.tags_len;) {
+			const char *sep = memchr(tags + at, EVENTS_TAG_SEP, h.tags_len - at);
+			size_t len = sep ? (size_t)(sep - (tags + at)) : h.tags_len - at;
+
+			jsonw_string_n(&w, tags + at, len);
+			at += len + 1;
+		}
+		jsonw_array_end(&w);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	return jsonw_error(&w) ? -1 : 0;
+}
+
+/* The most event_add_group's JSON takes: each row (at most
+ * GCOMMIT_ROW_MAX bytes) twice, every byte at most six (\u001f), and the
+ * keys. */
+#define GROUP_JSON_MAX (GCOMMIT_GROUP_MAX * (12 * GCOMMIT_ROW_MAX + 128))
+
+static int
+add_group(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_add_group, d);
+	struct buf b;
+	int rc = -1;
+
+	if (st == NULL)
+		return -1;
+	buf_init(&b, GROUP_JSON_MAX);
+	if (group_json(&b, rows, n) < 0) {
+		diag_set(d, DIAG_INTERNAL, "event group JSON over %d bytes", GROUP_JSON_MAX);
+	} else {
+		db_bind_text(st, 0, b.data, b.len);
+		if (db_execute(st, d) == 0)
+			rc = db_fetch(st, d);
+	}
+	if (rc == 1) {
+		int64_t first = db_int(st, 0), step = db_int(st, 1);
+
+		for (size_t j = 0; j < n; j++)
+			rows[j].id = first + (int64_t)j * step;
+	}
+	db_release(st);
+	buf_free(&b);
+	if (rc == 0)
+		diag_set(d, DIAG_INTERNAL, "event_add_group answered no row");
+	return rc == 1 ? 0 : -1;
+}
+
+/* gcommit_write_fn: one event by event_add, several by event_add_group.
+ * A server without consecutive ids refuses a group (sql/0008), and gcommit
+ * then writes each event alone; events_store_add sends it none. */
+static int
+write_events(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
+{
+	return n == 1 ? add_one(db, &rows[0], d) : add_group(db, rows, n, d);
+}
+
+void
+events_store_init(void)
+{
+	group_kind = gcommit_kind("events", write_events);
+}
 
 int
 events_store_add(struct db *db, struct arena *a, const struct events_new *ev, int64_t *id,
 		 struct diag *d)
 {
-	struct db_stmt *st = db_prepare(db, &q_add, d);
-	size_t len = 0;
-	char *joined;
-	int rc;
+	struct row_head h = {ev->start_us, ev->has_stop ? ev->stop_us : 0, 0, ev->has_stop};
+	struct gcommit_row r;
+	char *row, *joined;
 
-	if (st == NULL)
-		return -1;
 	for (size_t i = 0; i < ev->ntags; i++)
-		len += ev->tags[i].len + 1;
-	joined = arena_alloc(a, len + 1);
-	len = 0;
+		h.tags_len += (uint32_t)(ev->tags[i].len + (i > 0));
+	row = arena_alloc(a, sizeof h + h.tags_len);
+	memcpy(row, &h, sizeof h);
+	joined = row + sizeof h;
 	for (size_t i = 0; i < ev->ntags; i++) {
 		if (i > 0)
-			joined[len++] = EVENTS_TAG_SEP;
-		memcpy(joined + len, ev->tags[i].s, ev->tags[i].len);
-		len += ev->tags[i].len;
+			*joined++ = EVENTS_TAG_SEP;
+		memcpy(joined, ev->tags[i].s, ev->tags[i].len);
+		joined += ev->tags[i].len;
 	}
-	db_bind_int(st, 0, ev->start_us);
-	if (ev->has_stop)
-		db_bind_int(st, 1, ev->stop_us);
-	else
-		db_bind_null(st, 1);
-	db_bind_text(st, 2, joined, len);
-	if (db_execute(st, d) < 0)
+	if (group_kind >= 0 && db_consecutive_ids(db))
+		return gcommit_write(db, group_kind, row, sizeof h + h.tags_len, id, d);
+	r = (struct gcommit_row){row, sizeof h + h.tags_len, 0};
+	if (write_events(db, &r, 1, d) < 0)
 		return -1;
-	rc = db_fetch(st, d);
-	if (rc == 1)
-		*id = db_int(st, 0);
-	db_release(st);
-	if (rc == 0)
-		diag_set(d, DIAG_INTERNAL, "event_add answered no row");
-	return rc == 1 ? 0 : -1;
+	*id = r.id;
+	return 0;
 }
 
 DB_QUERY(q_delete, "DELETE FROM events WHERE id = ?");

@@ -50,9 +50,13 @@ struct events_filter {
 	int limit;               /* rows to read (the caller asks one more than a page) */
 };
 
+/* Declares the events' group-commit kind (gcommit_kind); before the
+ * pool forks. */
+void events_store_init(void);
 /* Inserts an event and its tags (scratch memory from a) as one
- * transaction: its own under db_autocommit, or the caller's when one is
- * open; *id gets the new id. */
+ * transaction: its own under db_autocommit, possibly shared with other
+ * workers' events (gcommit), or the caller's when one is open; *id gets
+ * the new id. */
 int events_store_add(struct db *db, struct arena *a, const struct events_new *ev,
 		     int64_t *id, struct diag *d);
 /* Calls fn for the events matching f in id order, up to f->limit; fn

@@ -55,6 +55,7 @@ struct slot {
 	uint64_t seq;
 	uint64_t ticket;           /* queue order */
 	enum slot_result result;
+	int64_t id;                /* RESULT_OK: what the write gave the row */
 	struct diag diag;          /* RESULT_FAILED */
 	size_t len;
 	unsigned char row[GCOMMIT_ROW_MAX];
@@ -95,6 +96,7 @@ static struct kind kinds[GCOMMIT_MAX_KINDS];
 static int nkinds;
 static struct region *region;
 static struct slot *mine;
+static pid_t my_pid;            /* this worker's, set with mine */
 
 int
 gcommit_kind(const char *name, gcommit_write_fn write)
@@ -236,6 +238,7 @@ gcommit_use_slot(size_t slot)
 		for (int k = 0; k < GCOMMIT_MAX_KINDS; k++)
 			lead_remove(k, s->pid);
 	region_unlock();
+	my_pid = getpid();
 	mine = s;
 }
 
@@ -266,7 +269,7 @@ take_queued(int k, size_t *idx, uint64_t *seq)
 
 	while (n < GCOMMIT_GROUP_MAX && (best = oldest_queued(k)) != SIZE_MAX) {
 		state_set(&region->slots[best], SLOT_TAKEN);
-		region->slots[best].taker = getpid();
+		region->slots[best].taker = my_pid;
 		idx[n] = best;
 		seq[n] = region->slots[best].seq;
 		n++;
@@ -306,7 +309,7 @@ lead(struct db *db, int k)
 	n = take_queued(k, idx, seq);
 	region_unlock();
 	for (size_t i = 0; i < n; i++)
-		rows[i] = (struct gcommit_row){region->slots[idx[i]].row, region->slots[idx[i]].len};
+		rows[i] = (struct gcommit_row){region->slots[idx[i]].row, region->slots[idx[i]].len, 0};
 	diag_clear(&d);
 	if (n > 0 && kinds[k].write(db, rows, n, &d) < 0) {
 		if (n == 1) {
@@ -332,12 +335,13 @@ lead(struct db *db, int k)
 			continue;
 		}
 		s->result = result;
+		s->id = rows[i].id;
 		s->diag = d;
 		state_set(s, SLOT_DONE);
 		if (s == mine)
 			idx[i] = SIZE_MAX; /* no one to wake */
 	}
-	lead_remove(k, getpid());
+	lead_remove(k, my_pid);
 	next = promote_next(k);
 	region_unlock();
 	/* the wake-ups outside the lock: each is a system call */
@@ -396,7 +400,7 @@ wait_turn(int k)
 					region->leaders[k][i] = 0;
 				}
 			}
-			if (lead_add(k, getpid()))
+			if (lead_add(k, my_pid))
 				state_set(mine, SLOT_LEAD);
 		}
 		region_unlock();
@@ -419,15 +423,19 @@ reclaim_slot(void)
 }
 
 static int
-write_alone(struct db *db, int k, const void *row, size_t len, struct diag *d)
+write_alone(struct db *db, int k, const void *row, size_t len, int64_t *id, struct diag *d)
 {
-	struct gcommit_row r = {row, len};
+	struct gcommit_row r = {row, len, 0};
 
-	return kinds[k].write(db, &r, 1, d);
+	if (kinds[k].write(db, &r, 1, d) < 0)
+		return -1;
+	if (id != NULL)
+		*id = r.id;
+	return 0;
 }
 
 int
-gcommit_write(struct db *db, int k, const void *row, size_t len, struct diag *d)
+gcommit_write(struct db *db, int k, const void *row, size_t len, int64_t *id, struct diag *d)
 {
 	enum slot_result result;
 	bool leading;
@@ -438,11 +446,11 @@ gcommit_write(struct db *db, int k, const void *row, size_t len, struct diag *d)
 	}
 	/* an IDLE slot is its owner's alone: fill it before taking the lock */
 	if (region == NULL || mine == NULL || len > GCOMMIT_ROW_MAX || db_in_txn(db))
-		return write_alone(db, k, row, len, d);
+		return write_alone(db, k, row, len, id, d);
 	if (state_get(mine) != SLOT_IDLE && !reclaim_slot())
-		return write_alone(db, k, row, len, d);
+		return write_alone(db, k, row, len, id, d);
 	mine->seq++;
-	mine->pid = getpid();
+	mine->pid = my_pid;
 	mine->kind = k;
 	mine->len = len;
 	memcpy(mine->row, row, len);
@@ -460,8 +468,10 @@ gcommit_write(struct db *db, int k, const void *row, size_t len, struct diag *d)
 	result = mine->result;
 	if (result == RESULT_FAILED)
 		*d = mine->diag;
+	if (result == RESULT_OK && id != NULL)
+		*id = mine->id;
 	state_set(mine, SLOT_IDLE);
 	if (result == RESULT_ALONE)
-		return write_alone(db, k, row, len, d);
+		return write_alone(db, k, row, len, id, d);
 	return result == RESULT_OK ? 0 : -1;
 }

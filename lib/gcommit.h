@@ -3,7 +3,8 @@
  * A one-row write sent alone costs the database a statement and a durable
  * commit, and costs the worker a round trip; most of it is fixed cost, not
  * the row.  When several workers write rows of the same kind at the same
- * time, gcommit writes them as one multi-row statement: a worker that
+ * time, gcommit writes them as one multi-row statement (or one CALL of a
+ * procedure that writes them all, with what each row needs): a worker that
  * finds a free place to lead becomes a leader and writes every row queued
  * when it starts (at most GCOMMIT_GROUP_MAX) on its own connection; the
  * others wait.  At most two groups of a kind are written at once, so
@@ -29,6 +30,7 @@
 #define CAIRN_GCOMMIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "diag.h"
@@ -40,13 +42,16 @@
 struct gcommit_row {
 	const void *p;
 	size_t len;
+	int64_t id;     /* set by the write: what its caller gets back (a new row's id) */
 };
 
-/* Writes rows[0..n) (1 <= n <= GCOMMIT_GROUP_MAX) as one atomic unit: one
- * statement, which commits by itself outside a transaction and joins the
- * caller's transaction inside one.  0, or -1 with d set and nothing
- * written.  The rows are the bytes callers passed to gcommit_write. */
-typedef int (*gcommit_write_fn)(struct db *db, const struct gcommit_row *rows, size_t n,
+/* Writes rows[0..n) (1 <= n <= GCOMMIT_GROUP_MAX) as one atomic unit (one
+ * statement, or a CALL that is one transaction), which commits by itself
+ * outside a transaction and joins the caller's transaction inside one;
+ * n > 1 only outside one.  0, or -1 with d set and nothing written.  The
+ * rows are the bytes callers passed to gcommit_write; their ids are 0 on
+ * entry. */
+typedef int (*gcommit_write_fn)(struct db *db, struct gcommit_row *rows, size_t n,
 				struct diag *d);
 
 /* Declares a kind of row and returns its id; call before gcommit_init, in
@@ -64,7 +69,9 @@ void gcommit_use_slot(size_t slot);
 
 /* Writes one row of kind `kind` (len bytes at row, copied), grouped with
  * other workers' rows of that kind when they write at the same time.
- * 0 when committed; -1 with d set otherwise (see above). */
-int gcommit_write(struct db *db, int kind, const void *row, size_t len, struct diag *d);
+ * 0 when committed, with *id (when id is not NULL) set to the row's id
+ * as the write gave it; -1 with d set otherwise (see above). */
+int gcommit_write(struct db *db, int kind, const void *row, size_t len, int64_t *id,
+		  struct diag *d);
 
 #endif

@@ -222,19 +222,14 @@ static int group_kind = -1;
 static struct db_query *
 insert_query(size_t n)
 {
-	if (insert_q[n].sql == NULL) {
-		/* lives as long as the process */
-		insert_q[n].sql = db_values_sql("INSERT INTO geo_tasks (task_id, name, status_code, ip,"
-						" state, next_attempt_at, submitted_at) VALUES ",
-						"(?, ?, ?, ?, 'queued', NOW(6), NOW(6))", n);
-		insert_q[n].slot = -1;
-	}
-	return &insert_q[n];
+	return db_values_query(&insert_q[n], "INSERT INTO geo_tasks (task_id, name, status_code, ip,"
+			       " state, next_attempt_at, submitted_at) VALUES ",
+			       "(?, ?, ?, ?, 'queued', NOW(6), NOW(6))", n);
 }
 
 /* gcommit_write_fn: rows[0..n) as one INSERT. */
 static int
-write_tasks(struct db *db, const struct gcommit_row *rows, size_t n, struct diag *d)
+write_tasks(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 {
 	struct grouped_task t[GCOMMIT_GROUP_MAX];
 	struct db_stmt *st = db_prepare(db, insert_query(n), d);
@@ -275,7 +270,7 @@ geo_store_insert(struct db *db, const unsigned char task_id[GEO_UUID_BYTES],
 	unsigned char row[sizeof(struct grouped_task) + GEO_NAME_MAX * 4];
 	struct grouped_task t;
 	size_t name_len = s->has_name ? s->name_len : 0;
-	struct gcommit_row r = {row, sizeof t + name_len};
+	struct gcommit_row r = {row, sizeof t + name_len, 0};
 
 	if (name_len > GEO_NAME_MAX * 4) {
 		diag_set(d, DIAG_INTERNAL, "task name over %d bytes", GEO_NAME_MAX * 4);
@@ -295,7 +290,7 @@ geo_store_insert(struct db *db, const unsigned char task_id[GEO_UUID_BYTES],
 	if (name_len > 0)
 		memcpy(row + sizeof t, s->name, name_len);
 	if (group_kind >= 0)
-		return gcommit_write(db, group_kind, r.p, r.len, d);
+		return gcommit_write(db, group_kind, r.p, r.len, NULL, d);
 	return write_tasks(db, &r, 1, d);
 }
 

@@ -295,15 +295,10 @@ insert_query(size_t n)
 
 	while (insert_q[i].rows != 0 && insert_q[i].rows != n)
 		i++;
-	if (insert_q[i].rows == 0) {
-		insert_q[i].rows = n;
-		/* lives as long as the process */
-		insert_q[i].q.sql = db_values_sql("INSERT INTO log_records"
-						  " (service_id, level, ts, received_at, body) VALUES ",
-						  "(?, ?, ?, NOW(6), ?)", n);
-		insert_q[i].q.slot = -1;
-	}
-	return &insert_q[i].q;
+	insert_q[i].rows = n;
+	return db_values_query(&insert_q[i].q, "INSERT INTO log_records"
+			       " (service_id, level, ts, received_at, body) VALUES ",
+			       "(?, ?, ?, NOW(6), ?)", n);
 }
 
 /* The next statement of a batch from row i: the index into insert_sizes
@@ -342,7 +337,7 @@ static int group_kind = -1;
 
 /* gcommit_write_fn: rows[0..n) as one INSERT. */
 static int
-write_grouped(struct db *db, const struct gcommit_row *rows, size_t n, struct diag *d)
+write_grouped(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 {
 	char ts[GCOMMIT_GROUP_MAX][TIMEFMT_SQL_LEN + 1];
 	struct db_stmt *st = db_prepare(db, insert_query(n), d);
@@ -377,7 +372,7 @@ insert_grouped(struct db *db, int64_t service_id, const struct logs_record *rec,
 
 	memcpy(row, &h, sizeof h);
 	memcpy(row + sizeof h, rec->body, rec->body_len);
-	return gcommit_write(db, group_kind, row, sizeof h + rec->body_len, d);
+	return gcommit_write(db, group_kind, row, sizeof h + rec->body_len, NULL, d);
 }
 
 int

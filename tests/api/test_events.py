@@ -1,5 +1,6 @@
 """Event timeline (API.md §3): /add_event, /list_events, /remove_events,
 /events/<id>, /events/<id>/stop, /events/tags, and `cairnctl event`."""
+import concurrent.futures
 import json
 import os
 import random
@@ -201,6 +202,88 @@ def test_add_idempotency(s):
     r3 = add(s, {"tags": [tag], "start_epoch": 1650000000.6}, headers={"Idempotency-Key": ik})
     envelope(r3, 422, code="idempotency_key_reused")
 
+
+def group_commit(s):
+    """(statements, rows) of the grouped /add_event writes (lib/gcommit)."""
+    m = s.metrics()
+    return (m.get('cairn_group_commit_statements_total{kind="events"}', 0.0),
+            m.get('cairn_group_commit_rows_total{kind="events"}', 0.0))
+
+
+def stored_events(s, event_ids):
+    """{id: (start_us, stop_us or "open", [tags by pos])} from the tables."""
+    where = ",".join(str(i) for i in event_ids)
+    out = {}
+    for i, start, stop, tags in s.mysql(
+            f"SELECT id, start_us, COALESCE(stop_us, 'open'), HEX(tags) FROM events"
+            f" WHERE id IN ({where})"):
+        joined = bytes.fromhex(tags).decode()
+        out[int(i)] = (int(start), stop, joined.split("\x1f") if joined else [])
+    rows = {}
+    for i, pos, tag in s.mysql(f"SELECT event_id, pos, HEX(tag) FROM event_tags"
+                               f" WHERE event_id IN ({where}) ORDER BY event_id, pos"):
+        rows.setdefault(int(i), []).append((int(pos), bytes.fromhex(tag).decode()))
+    for i, (start, stop, tags) in out.items():
+        eq(rows.get(i, []), list(enumerate(tags)), f"event {i}: tag rows match events.tags")
+    return out
+
+
+def test_concurrent_adds_each_get_their_own_id(s):
+    """Events added at once by many clients are written together (lib/gcommit,
+    sql/0008): each is answered 201 only once stored, with the id of its own
+    event, which has its own start, stop and tags (none, non-ASCII, escapes,
+    many)."""
+    base = uniq("conc")
+    sent = []  # (tags, start_epoch text, stop_epoch text or None, start_us, stop)
+    for i in range(240):
+        tags = [f"{base}-{i}", "shared", f"ü-{i % 7}", 'q"\\b', "😀"][:i % 6]  # 0 to 5
+        if i % 11 == 0:
+            tags += [f"{base}-many-{j}" for j in range(40)]
+        stop = f"{1700000100 + i}.5" if i % 3 == 0 else None
+        sent.append((tags, f"{1700000000 + i}.{i:06d}", stop,
+                     (1700000000 + i) * 1_000_000 + i,
+                     "open" if stop is None else str((1700000100 + i) * 1_000_000 + 500_000)))
+
+    def one(item):
+        tags, start, stop = item[:3]
+        text = '{"tags": %s, "start_epoch": %s%s}' % (
+            json.dumps(tags), start, f', "stop_epoch": {stop}' if stop else "")
+        r = s.post("/add_event", text, key=rw(s), content_type="application/json")
+        return r.status, (int(r.json()["_id"]) if r.status == 201 else r.body)
+
+    st0, rows0 = group_commit(s)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(one, sent))
+    eq([a[0] for a in answers], [201] * len(sent), f"every event created: {answers[:3]}")
+    got = stored_events(s, [a[1] for a in answers])
+    eq(len(got), len(sent), "one event per answer")
+    for (tags, _, _, start_us, stop), (_, i) in zip(sent, answers):
+        eq(got[i], (start_us, stop, tags), f"event {i} as sent")
+    st1, rows1 = group_commit(s)
+    eq(rows1 - rows0, len(sent), "every event went through the group commit")
+    assert 1 <= st1 - st0 <= len(sent), (st0, st1)
+
+
+def test_add_group_procedure(s):
+    """event_add_group (sql/0008) called directly: consecutive ids in the
+    order given, an event without tags, a stop, a start beyond 2^53 (the
+    numbers travel as strings), tags joined by U+001F."""
+    tag = uniq()
+    arg = json.dumps([
+        {"s": "9007199254740993", "j": f"{tag}\x1fü", "t": [tag, "ü"]},
+        {"s": "5", "e": "7", "j": "", "t": []},
+        {"s": "6", "j": tag, "t": [tag]},
+    ])
+    sql_literal = arg.replace("\\", "\\\\")  # the SQL string keeps JSON's escapes
+    first, step = s.mysql(f"CALL event_add_group('{sql_literal}')")[0]
+    first, step = int(first), int(step)
+    eq(step, 1, "auto_increment_increment of the test server")
+    got = stored_events(s, [first, first + 1, first + 2])
+    eq(got, {first: (9007199254740993, "open", [tag, "ü"]),
+             first + 1: (5, "7", []),
+             first + 2: (6, "open", [tag])}, "stored as given")
+    r = s.get(f"/events/{first + 1}", key=rw(s))
+    eq((r.status, r.json()["tags"]), (200, []), "readable through the API")
 
 def test_scopes(s):
     r = s.post("/add_event", {"tags": []})

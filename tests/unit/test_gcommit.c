@@ -109,6 +109,13 @@ raise_to(int *p, int v)
 		;
 }
 
+/* The id fake_write gives a row it commits, distinct for every row. */
+static int64_t
+row_id(int child, int i)
+{
+	return 1000 + (int64_t)child * ROWS + i;
+}
+
 static bool
 row_ok(const struct gcommit_row *r, struct row *out)
 {
@@ -125,7 +132,7 @@ row_ok(const struct gcommit_row *r, struct row *out)
  * sh->die_min_n rows and sh->die_left allows, and otherwise commits every
  * row. */
 static int
-fake_write(struct db *db, const struct gcommit_row *rows, size_t n, struct diag *d)
+fake_write(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 {
 	struct row r[GCOMMIT_GROUP_MAX];
 	bool poison = false, lost = false, die = false;
@@ -137,7 +144,7 @@ fake_write(struct db *db, const struct gcommit_row *rows, size_t n, struct diag 
 		return -1;
 	}
 	for (size_t j = 0; j < n; j++) {
-		if (!row_ok(&rows[j], &r[j])) {
+		if (!row_ok(&rows[j], &r[j]) || rows[j].id != 0) {
 			bump(&sh->bad, 1);
 			diag_set(d, DIAG_INTERNAL, "bad row");
 			return -1;
@@ -173,6 +180,8 @@ fake_write(struct db *db, const struct gcommit_row *rows, size_t n, struct diag 
 		diag_set(d, LOST_CODE, "lost");
 		return -1;
 	}
+	for (size_t j = 0; j < n; j++)
+		rows[j].id = row_id(r[j].child, r[j].i);
 	return 0;
 }
 
@@ -185,10 +194,13 @@ write_rows(struct db *db, int kind, int c, int from, int to, enum row_tag (*tag)
 		struct row r = {c, i, tag != NULL ? tag(c, i) : TAG_PLAIN};
 		struct result *res = &sh->res[c][i];
 		struct diag d;
+		int64_t id = -1;
 		int rc;
 
 		diag_clear(&d);
-		rc = gcommit_write(db, kind, &r, sizeof r, &d);
+		rc = gcommit_write(db, kind, &r, sizeof r, &id, &d);
+		if (rc == 0 && id != row_id(c, i))
+			bump(&sh->bad, 1); /* another row's answer */
 		res->rc = rc;
 		res->code = rc == 0 ? 0 : d.code;
 		__atomic_store_n(&res->returned, 1, __ATOMIC_SEQ_CST);
@@ -579,7 +591,7 @@ static unsigned char alone_bytes[GCOMMIT_ROW_MAX + 64];
 static int alone_fail;          /* 0: succeed; else fail with this code */
 
 static int
-alone_write(struct db *db, const struct gcommit_row *rows, size_t n, struct diag *d)
+alone_write(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 {
 	(void)db;
 	alone_calls++;
@@ -591,6 +603,7 @@ alone_write(struct db *db, const struct gcommit_row *rows, size_t n, struct diag
 		diag_set(d, alone_fail, "alone failed");
 		return -1;
 	}
+	rows[0].id = 4242;
 	return 0;
 }
 
@@ -602,6 +615,7 @@ check_alone(struct db *db, int kind, size_t len, int fail)
 {
 	static unsigned char row[GCOMMIT_ROW_MAX + 64];
 	struct diag d;
+	int64_t id = -1;
 	int before = alone_calls, rc;
 
 	ck_assert_uint_le(len, sizeof row);
@@ -609,13 +623,14 @@ check_alone(struct db *db, int kind, size_t len, int fail)
 		row[j] = (unsigned char)(j * 7 + len);
 	alone_fail = fail;
 	diag_clear(&d);
-	rc = gcommit_write(db, kind, row, len, &d);
+	rc = gcommit_write(db, kind, row, len, &id, &d);
 	ck_assert_int_eq(alone_calls, before + 1);
 	ck_assert_uint_eq(alone_n, 1);
 	ck_assert_uint_eq(alone_len, len);
 	ck_assert_mem_eq(alone_bytes, row, len);
 	if (fail == 0) {
 		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(id, 4242); /* the write's id for the row */
 	} else {
 		ck_assert_int_eq(rc, -1);
 		ck_assert_int_eq(d.code, fail);
@@ -672,9 +687,9 @@ START_TEST(test_alone_in_slot)
 	check_alone(db, kind, GCOMMIT_ROW_MAX + 1, DUP_CODE);
 	check_alone(db, kind, sizeof(struct row), 0); /* the slot is usable again */
 	diag_clear(&d);
-	ck_assert_int_eq(gcommit_write(db, kind + 1, "x", 1, &d), -1);
+	ck_assert_int_eq(gcommit_write(db, kind + 1, "x", 1, NULL, &d), -1);
 	ck_assert_int_eq(d.code, DIAG_INTERNAL);
-	ck_assert_int_eq(gcommit_write(db, -1, "x", 1, &d), -1);
+	ck_assert_int_eq(gcommit_write(db, -1, "x", 1, NULL, &d), -1);
 	db_free(db);
 }
 END_TEST
