@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "config.h"
@@ -62,7 +63,8 @@ struct db {
 	 * the error); only then is the handle torn down and re-made. */
 	bool broken;
 	bool in_txn;        /* inside db_txn's fn */
-	bool consecutive_ids; /* db_consecutive_ids(), read at each connect */
+	bool consecutive_ids;  /* db_consecutive_ids(), read at each connect */
+	bool statement_binlog; /* db_statement_binlog(), likewise */
 };
 
 static int db_next_slot;
@@ -187,19 +189,20 @@ db_retries(const struct db *db)
 	return db->retries;
 }
 
-/* Sets db->consecutive_ids from the server.  InnoDB's "traditional" (0)
- * and "consecutive" (1) lock modes give the rows of one INSERT
- * consecutive ids; "interleaved" (2, MySQL 8's default and Galera's) may
- * not.  A server without the variable (another engine) promises nothing
- * either. */
+/* Reads, at each connect, what the server promises about the ids of one
+ * INSERT and how it logs statements (db_consecutive_ids,
+ * db_statement_binlog).  A server without the variables (another engine)
+ * promises nothing and is taken to log statements. */
 static int
-read_consecutive_ids(struct db *db, struct diag *d)
+read_insert_properties(struct db *db, struct diag *d)
 {
-	static const char sql[] = "SELECT @@innodb_autoinc_lock_mode";
+	static const char sql[] =
+		"SELECT @@innodb_autoinc_lock_mode, @@log_bin, @@binlog_format";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
 	db->consecutive_ids = false;
+	db->statement_binlog = true;
 	if (mysql_real_query(db->conn, sql, sizeof sql - 1) != 0) {
 		if (mysql_errno(db->conn) == 1193) /* ER_UNKNOWN_SYSTEM_VARIABLE */
 			return 0;
@@ -212,7 +215,11 @@ read_consecutive_ids(struct db *db, struct diag *d)
 		return -1;
 	}
 	row = mysql_fetch_row(res);
-	db->consecutive_ids = row != NULL && row[0] != NULL && strtoll(row[0], NULL, 10) < 2;
+	if (row != NULL && row[0] != NULL && row[1] != NULL && row[2] != NULL) {
+		db->consecutive_ids = strtoll(row[0], NULL, 10) < 2;
+		db->statement_binlog = strtoll(row[1], NULL, 10) != 0 &&
+				       strcasecmp(row[2], "STATEMENT") == 0;
+	}
 	mysql_free_result(res);
 	return 0;
 }
@@ -232,7 +239,7 @@ session_setup(struct db *db, struct diag *d)
 		set_conn_error(db, d, "session setup");
 		return -1;
 	}
-	return read_consecutive_ids(db, d);
+	return read_insert_properties(db, d);
 }
 
 int
@@ -760,6 +767,12 @@ bool
 db_consecutive_ids(const struct db *db)
 {
 	return db_connected(db) && db->consecutive_ids;
+}
+
+bool
+db_statement_binlog(const struct db *db)
+{
+	return !db_connected(db) || db->statement_binlog;
 }
 
 bool

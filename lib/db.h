@@ -117,6 +117,11 @@ struct db_query *db_values_query(struct db_query *q, const char *head, const cha
  * (innodb_autoinc_lock_mode 0 or 1), read at each connect; false when db
  * is not connected. */
 bool db_consecutive_ids(const struct db *db);
+/* Whether the server writes its binary log as statements (log_bin on,
+ * binlog_format STATEMENT), so statements MariaDB deems unsafe to replay
+ * (an INSERT ... SELECT from JSON_TABLE) must be avoided; read at each
+ * connect, true when db is not connected. */
+bool db_statement_binlog(const struct db *db);
 /* Runs a script of several statements (migrations). */
 int db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d);
 

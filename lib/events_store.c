@@ -28,6 +28,18 @@ struct row_head {
 
 static int group_kind = -1;
 
+/* The procedure ran, so its transaction may have committed, but its
+ * answer did not come: the outcome is unknown (503), and nothing may
+ * write the events again. */
+static int
+committed_without_answer(struct diag *d, const char *procedure)
+{
+	if (d->code == 0 || !db_error_unavailable(d))
+		diag_set(d, DIAG_UNAVAILABLE, "%s ran but its answer was lost; outcome unknown",
+			 procedure);
+	return -1;
+}
+
 static int
 add_one(struct db *db, struct gcommit_row *row, struct diag *d)
 {
@@ -50,9 +62,9 @@ add_one(struct db *db, struct gcommit_row *row, struct diag *d)
 	if (rc == 1)
 		row->id = db_int(st, 0);
 	db_release(st);
-	if (rc == 0)
-		diag_set(d, DIAG_INTERNAL, "event_add answered no row");
-	return rc == 1 ? 0 : -1;
+	if (rc != 1)
+		return committed_without_answer(d, "event_add");
+	return 0;
 }
 
 /* Writes a number as a JSON string (see sql/0008 on why a string). */
@@ -114,18 +126,22 @@ add_group(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_add_group, d);
 	struct buf b;
-	int rc = -1;
+	int rc;
 
 	if (st == NULL)
 		return -1;
 	buf_init(&b, GROUP_JSON_MAX);
 	if (group_json(&b, rows, n) < 0) {
 		diag_set(d, DIAG_INTERNAL, "event group JSON over %d bytes", GROUP_JSON_MAX);
-	} else {
-		db_bind_text(st, 0, b.data, b.len);
-		if (db_execute(st, d) == 0)
-			rc = db_fetch(st, d);
+		buf_free(&b);
+		return -1;
 	}
+	db_bind_text(st, 0, b.data, b.len);
+	rc = db_execute(st, d);
+	buf_free(&b);
+	if (rc < 0)
+		return -1; /* nothing written: gcommit writes each event alone */
+	rc = db_fetch(st, d);
 	if (rc == 1) {
 		int64_t first = db_int(st, 0), step = db_int(st, 1);
 
@@ -133,15 +149,15 @@ add_group(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 			rows[j].id = first + (int64_t)j * step;
 	}
 	db_release(st);
-	buf_free(&b);
-	if (rc == 0)
-		diag_set(d, DIAG_INTERNAL, "event_add_group answered no row");
-	return rc == 1 ? 0 : -1;
+	if (rc != 1)
+		return committed_without_answer(d, "event_add_group");
+	return 0;
 }
 
 /* gcommit_write_fn: one event by event_add, several by event_add_group.
- * A server without consecutive ids refuses a group (sql/0008), and gcommit
- * then writes each event alone; events_store_add sends it none. */
+ * A server without consecutive ids, or one that logs statements, refuses
+ * a group (sql/0008), and gcommit then writes each event alone;
+ * events_store_add sends it none. */
 static int
 write_events(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 {
@@ -173,7 +189,7 @@ events_store_add(struct db *db, struct arena *a, const struct events_new *ev, in
 		memcpy(joined, ev->tags[i].s, ev->tags[i].len);
 		joined += ev->tags[i].len;
 	}
-	if (group_kind >= 0 && db_consecutive_ids(db))
+	if (group_kind >= 0 && db_consecutive_ids(db) && !db_statement_binlog(db))
 		return gcommit_write(db, group_kind, row, sizeof h + h.tags_len, id, d);
 	r = (struct gcommit_row){row, sizeof h + h.tags_len, 0};
 	if (write_events(db, &r, 1, d) < 0)

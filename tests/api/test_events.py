@@ -261,7 +261,9 @@ def test_concurrent_adds_each_get_their_own_id(s):
         eq(got[i], (start_us, stop, tags), f"event {i} as sent")
     st1, rows1 = group_commit(s)
     eq(rows1 - rows0, len(sent), "every event went through the group commit")
-    assert 1 <= st1 - st0 <= len(sent), (st0, st1)
+    # 16 clients on a pool of 4: some events share a call (measured: 164-177
+    # calls for the 240)
+    assert 1 <= st1 - st0 < len(sent), f"{st1 - st0} calls: no group formed"
 
 
 def test_add_group_procedure(s):
