@@ -192,7 +192,7 @@ events_store_add(struct db *db, struct arena *a, const struct events_new *ev, in
 	if (group_kind >= 0 && db_consecutive_ids(db) && !db_statement_binlog(db))
 		return gcommit_write(db, group_kind, row, sizeof h + h.tags_len, id, d);
 	r = (struct gcommit_row){row, sizeof h + h.tags_len, 0};
-	if (write_events(db, &r, 1, d) < 0)
+	if (add_one(db, &r, d) < 0)
 		return -1;
 	*id = r.id;
 	return 0;

@@ -282,19 +282,40 @@ assert_exited(const int *status, int c, int code)
 
 /* ------------------------------------------------------------ grouping */
 
-/* How the children of body_rows tag their rows (NULL: all TAG_PLAIN); set
- * by the test before it forks them. */
-static enum row_tag (*rows_tag)(int c, int i);
+/* The tag every 40th row of body_rows gets (the others are TAG_PLAIN);
+ * set by run_rows before it forks the children. */
+static enum row_tag marked_tag = TAG_PLAIN;
 
-/* A child that writes its ROWS rows, tagged by rows_tag. */
+static enum row_tag
+tag_marked(int c, int i)
+{
+	(void)c;
+	return i % 40 == 17 ? marked_tag : TAG_PLAIN;
+}
+
+/* A child that writes its ROWS rows, tagged by tag_marked. */
 static int
 body_rows(int c)
 {
 	struct db *db = db_new();
 
-	write_rows(db, 0, c, 0, ROWS, rows_tag);
+	write_rows(db, 0, c, 0, ROWS, tag_marked);
 	db_free(db);
 	return 0;
+}
+
+/* Every child writes its rows through body_rows, every 40th marked with
+ * `marked`, and exits 0. */
+static void
+run_rows(enum row_tag marked)
+{
+	int status[CHILDREN];
+
+	region_setup(500);
+	marked_tag = marked;
+	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
+	for (int c = 0; c < CHILDREN; c++)
+		assert_exited(status, c, 0);
 }
 
 /* Concurrent writers: every row committed exactly once and answered 0, in
@@ -302,12 +323,8 @@ body_rows(int c)
  * than INFLIGHT_MAX at once. */
 START_TEST(test_every_row_once_grouped)
 {
-	int status[CHILDREN];
-
-	region_setup(500);
-	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
+	run_rows(TAG_PLAIN);
 	for (int c = 0; c < CHILDREN; c++) {
-		assert_exited(status, c, 0);
 		for (int i = 0; i < ROWS; i++) {
 			const struct result *res = &sh->res[c][i];
 
@@ -331,29 +348,18 @@ END_TEST
 
 /* ------------------------------------------------------------- failure */
 
-static enum row_tag
-tag_poison(int c, int i)
-{
-	return i % 40 == 17 ? TAG_POISON : TAG_PLAIN;
-}
-
 /* A group that fails with a database error is written again row by row:
  * the poison rows get their own error, every other row is committed
  * exactly once and answered 0, after at most one failed group. */
 START_TEST(test_failed_group_retried_alone)
 {
-	int status[CHILDREN];
-
-	region_setup(500);
-	rows_tag = tag_poison;
-	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
+	run_rows(TAG_POISON);
 	for (int c = 0; c < CHILDREN; c++) {
-		assert_exited(status, c, 0);
 		for (int i = 0; i < ROWS; i++) {
 			const struct result *res = &sh->res[c][i];
 
 			ck_assert_msg(res->returned, "row (%d, %d) did not return", c, i);
-			if (tag_poison(c, i) == TAG_POISON) {
+			if (tag_marked(c, i) == TAG_POISON) {
 				ck_assert_msg(res->rc == -1 && res->code == DUP_CODE,
 					      "poison row (%d, %d): rc %d, code %d", c, i,
 					      res->rc, res->code);
@@ -377,32 +383,22 @@ START_TEST(test_failed_group_retried_alone)
 }
 END_TEST
 
-static enum row_tag
-tag_lost(int c, int i)
-{
-	return i % 40 == 17 ? TAG_LOST : TAG_PLAIN;
-}
-
 /* A group whose connection is lost may or may not have committed, so it is
  * not written again: every row of it is answered DIAG_UNAVAILABLE, a lost
  * row written alone gets its own error, every other row is committed
  * exactly once and answered 0. */
 START_TEST(test_lost_group_unavailable)
 {
-	int status[CHILDREN];
 	int unavailable = 0;
 
-	region_setup(500);
-	rows_tag = tag_lost;
-	ck_assert_msg(run_children(body_rows, 0, CHILDREN, status), "children hung");
+	run_rows(TAG_LOST);
 	for (int c = 0; c < CHILDREN; c++) {
-		assert_exited(status, c, 0);
 		for (int i = 0; i < ROWS; i++) {
 			const struct result *res = &sh->res[c][i];
 
 			ck_assert_msg(res->returned, "row (%d, %d) did not return", c, i);
 			if (res->rc == 0) {
-				ck_assert_int_ne(tag_lost(c, i), TAG_LOST);
+				ck_assert_int_ne(tag_marked(c, i), TAG_LOST);
 				ck_assert_msg(sh->written[c][i] == 1 && sh->failed_in[c][i] == 0,
 					      "row (%d, %d): written %d, failed %d", c, i,
 					      sh->written[c][i], sh->failed_in[c][i]);
@@ -412,7 +408,7 @@ START_TEST(test_lost_group_unavailable)
 			ck_assert_int_eq(sh->written[c][i], 0);
 			ck_assert_int_eq(sh->failed_in[c][i], 1); /* never written again */
 			if (res->code == LOST_CODE) {
-				ck_assert_int_eq(tag_lost(c, i), TAG_LOST);
+				ck_assert_int_eq(tag_marked(c, i), TAG_LOST);
 				continue;
 			}
 			ck_assert_msg(res->code == DIAG_UNAVAILABLE, "row (%d, %d): code %d", c, i,
