@@ -42,19 +42,26 @@ DB_QUERY(q_cache_lock,
 	 "SELECT state, COALESCE(task_id, 0), expires_at > NOW(6),"
 	 " TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at)"
 	 " FROM geo_cache WHERE ip = ? FOR UPDATE");
+/* A claim resolves the tasks that need no call together, RESOLVE_IN at a
+ * time: one statement per reason (skipped) or cache state, its unused ids
+ * bound NULL (which match no row).  STRAIGHT_JOIN keeps the plan a range
+ * on the tasks' ids, then their cache rows by key, even where the
+ * statistics of a small cache would make a scan of it look cheaper. */
+#define RESOLVE_IN 16
+#define RESOLVE_IDS " WHERE t.id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 DB_QUERY(q_task_skip,
-	 "UPDATE geo_tasks SET state = 'skipped', last_error = ?, resolved_at = NOW(6),"
-	 " lease_until = NULL, lease_holder = ? WHERE id = ?");
+	 "UPDATE geo_tasks t SET t.state = 'skipped', t.last_error = ?, t.resolved_at = NOW(6),"
+	 " t.lease_until = NULL, t.lease_holder = ?" RESOLVE_IDS);
 DB_QUERY(q_task_cached_ok,
-	 "UPDATE geo_tasks t JOIN geo_cache c ON c.ip = t.ip SET t.state = 'done',"
+	 "UPDATE geo_tasks t STRAIGHT_JOIN geo_cache c ON c.ip = t.ip SET t.state = 'done',"
 	 " t.country_code = c.country_code, t.country_name = c.country_name, t.city = c.city,"
 	 " t.latitude = c.latitude, t.longitude = c.longitude, t.time_zone = c.time_zone,"
 	 " t.accuracy_radius = c.accuracy_radius, t.last_error = NULL, t.resolved_at = NOW(6),"
-	 " t.lease_until = NULL, t.lease_holder = ? WHERE t.id = ?");
+	 " t.lease_until = NULL, t.lease_holder = ?" RESOLVE_IDS);
 DB_QUERY(q_task_cached_negative,
-	 "UPDATE geo_tasks t JOIN geo_cache c ON c.ip = t.ip SET t.state = 'failed',"
+	 "UPDATE geo_tasks t STRAIGHT_JOIN geo_cache c ON c.ip = t.ip SET t.state = 'failed',"
 	 " t.last_error = c.error, t.resolved_at = NOW(6), t.lease_until = NULL,"
-	 " t.lease_holder = ? WHERE t.id = ?");
+	 " t.lease_holder = ?" RESOLVE_IDS);
 DB_QUERY(q_task_defer,
 	 "UPDATE geo_tasks SET next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ?");
 DB_QUERY(q_cache_pending,
@@ -420,6 +427,13 @@ struct claim_args {
 	struct geo_claimed rows[GEO_CLAIM_MAX];
 	bool has_ip[GEO_CLAIM_MAX];
 	size_t nrows;
+	/* those resolved without a call, written by write_resolved */
+	struct resolved {
+		struct db_query *q; /* q_task_skip or q_task_cached_{ok,negative} */
+		const char *why;    /* q_task_skip's reason, a static string */
+		int64_t id;
+	} resolved[GEO_CLAIM_MAX];
+	size_t nresolved;
 };
 
 static int
@@ -448,32 +462,56 @@ select_due(struct db *db, struct claim_args *a, struct diag *d)
 	return rc < 0 ? -1 : 0;
 }
 
-static int
-exec_holder_id(struct db *db, struct db_query *q, const char *holder, int64_t id,
-	       struct diag *d)
+/* Notes task id as resolved by q (with reason why for q_task_skip); the
+ * claim writes it before it commits. */
+static void
+resolve_later(struct claim_args *a, struct db_query *q, int64_t id, const char *why)
 {
-	struct db_stmt *st = db_prepare(db, q, d);
+	struct resolved *t = &a->resolved[a->nresolved++];
 
-	if (st == NULL)
-		return -1;
-	db_bind_str(st, 0, holder);
-	db_bind_int(st, 1, id);
-	return db_exec(st, d);
+	t->q = q;
+	t->why = why;
+	t->id = id;
 }
 
-static int
-skip_task(struct db *db, struct claim_args *a, int64_t id, const char *why, struct diag *d)
+static bool
+same_resolution(const struct resolved *x, const struct resolved *y)
 {
-	struct db_stmt *st = db_prepare(db, &q_task_skip, d);
+	return x->q == y->q && (x->why == NULL ? y->why == NULL
+					       : y->why != NULL && strcmp(x->why, y->why) == 0);
+}
 
-	if (st == NULL)
-		return -1;
-	db_bind_str(st, 0, why);
-	db_bind_str(st, 1, a->holder);
-	db_bind_int(st, 2, id);
-	if (db_exec(st, d) < 0)
-		return -1;
-	a->r->skipped++;
+/* Writes the tasks resolve_later noted, RESOLVE_IN of one resolution per
+ * statement. */
+static int
+write_resolved(struct db *db, struct claim_args *a, struct diag *d)
+{
+	bool written[GEO_CLAIM_MAX] = {false};
+
+	for (size_t i = 0; i < a->nresolved; i++) {
+		const struct resolved *first = &a->resolved[i];
+		struct db_stmt *st;
+		unsigned p = 0, n = 0;
+
+		if (written[i])
+			continue;
+		st = db_prepare(db, first->q, d);
+		if (st == NULL)
+			return -1;
+		if (first->why != NULL)
+			db_bind_str(st, p++, first->why);
+		db_bind_str(st, p++, a->holder);
+		for (size_t j = i; j < a->nresolved && n < RESOLVE_IN; j++) {
+			if (!written[j] && same_resolution(first, &a->resolved[j])) {
+				db_bind_int(st, p + n++, a->resolved[j].id);
+				written[j] = true;
+			}
+		}
+		while (n < RESOLVE_IN)
+			db_bind_null(st, p + n++);
+		if (db_exec(st, d) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -556,6 +594,7 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 
 	/* the transaction may run again after a deadlock: start clean */
 	memset(r, 0, sizeof *r);
+	a->nresolved = 0;
 	if (select_due(db, a, d) < 0)
 		return -1;
 	r->selected = (unsigned)a->nrows;
@@ -565,30 +604,23 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 		struct cache_row row;
 		int rc;
 
-		if (!a->has_ip[i]) {
-			if (skip_task(db, a, c->id, "no source address", d) < 0)
-				return -1;
-			continue;
-		}
-		why = geo_ip_reserved(&c->ip);
+		why = a->has_ip[i] ? geo_ip_reserved(&c->ip) : "no source address";
 		if (why != NULL) {
-			if (skip_task(db, a, c->id, why, d) < 0)
-				return -1;
+			resolve_later(a, &q_task_skip, c->id, why);
+			r->skipped++;
 			continue;
 		}
 		rc = lock_cache(db, &c->ip, &row, d);
 		if (rc < 0)
 			return -1;
 		if (rc == 1 && row.live && strcmp(row.state, "ok") == 0) {
-			if (exec_holder_id(db, &q_task_cached_ok, a->holder, c->id, d) < 0)
-				return -1;
+			resolve_later(a, &q_task_cached_ok, c->id, NULL);
 			r->cached++;
 			cached_ok++;
 			continue;
 		}
 		if (rc == 1 && row.live && strcmp(row.state, "negative") == 0) {
-			if (exec_holder_id(db, &q_task_cached_negative, a->holder, c->id, d) < 0)
-				return -1;
+			resolve_later(a, &q_task_cached_negative, c->id, NULL);
 			r->cached++;
 			cached_negative++;
 			continue;
@@ -610,7 +642,8 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 			r->deferred++;
 		}
 	}
-	if (stat_add(db, "cache_hits", cached_ok, d) < 0 ||
+	if (write_resolved(db, a, d) < 0 ||
+	    stat_add(db, "cache_hits", cached_ok, d) < 0 ||
 	    stat_add(db, "cache_negative_hits", cached_negative, d) < 0 ||
 	    stat_add(db, "resolved_done", cached_ok, d) < 0 ||
 	    stat_add(db, "resolved_failed", cached_negative, d) < 0 ||

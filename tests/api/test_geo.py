@@ -394,6 +394,54 @@ def test_unknown_address_failed_and_requeue(s):
        "0", "none left queued")
 
 
+def test_one_claim_resolves_many_without_calls(s):
+    """Tasks that need no call, queued while no worker runs, are all
+    claimed at once and resolved in statements of up to 16 (lib/geo_store.c,
+    write_resolved): each keeps its own reason, cached data or cached
+    failure, and the provider is not asked."""
+    standin(s, "/control?mode=ok&stall_pct=0")
+    known, unknown = "45.12.0.1", "7.12.0.1"   # the stand-in has no data for 7/8
+    first = wait_state(s, submit_ok(s, {"name": "batch-seed"}, ip=known))
+    eq(first["state"], "done", "known address resolved")
+    eq(wait_state(s, submit_ok(s, {"name": "batch-seed"}, ip=unknown))["state"], "failed",
+       "unknown address failed")
+    calls = standin(s, "/stats")["count"]
+    m0 = s.metrics()
+    plan = ([(f"10.12.{i}.1", "skipped", "private address") for i in range(30)]
+            + [(None, "skipped", "loopback address")] * 17
+            + [(f"198.51.100.{i + 1}", "skipped", "documentation address") for i in range(3)]
+            + [(known, "done", None)] * 5
+            + [(unknown, "failed", first_error(s, unknown))] * 5)
+    stop_stack_worker(s)
+    try:
+        ids = [submit_ok(s, {"name": f"batch-{i}", "status_code": i}, ip=ip)
+               for i, (ip, _, _) in enumerate(plan)]
+    finally:
+        s.stack("worker-restart")
+    eq(wait_all_resolved(s, "batch-", len(plan) + 2),
+       {"skipped": 50, "done": 6, "failed": 6}, "every task resolved")
+    for tid, (ip, state, why) in zip(ids, plan):
+        t = task(s, tid)
+        eq((t["state"], t["error"], t["attempts"]), (state, why, 0), f"task from {ip}")
+        eq(t["geo"], first["geo"] if state == "done" else None, f"geo for {ip}")
+        assert t["resolved_at"] is not None, t
+    eq(standin(s, "/stats")["count"], calls, "no call for any of them")
+    m1 = s.metrics()
+
+    def delta(name):
+        return metric(m1, name) - metric(m0, name)
+    eq(delta('cairn_geo_tasks_resolved_total{state="skipped"}'), 50.0, "skipped")
+    eq(delta('cairn_geo_cache_hits_total{result="positive"}'), 5.0, "cache hits")
+    eq(delta('cairn_geo_cache_hits_total{result="negative"}'), 5.0, "negative cache hits")
+    standin_defaults(s)
+
+
+def first_error(s, ip):
+    """The error of the failed task from ip that reached the provider."""
+    return s.scalar("SELECT last_error FROM geo_tasks WHERE ip = INET6_ATON('%s')"
+                    " AND attempts = 1 ORDER BY id DESC LIMIT 1" % ip)
+
+
 # ------------------------------------------------------------------ lists
 
 def test_list_filters_and_pages(s):
