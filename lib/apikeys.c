@@ -99,6 +99,10 @@ apikeys_create(struct db *db, const char *name, size_t name_len, uint32_t scopes
 			 APIKEYS_NAME_MAX);
 		return -1;
 	}
+	if (scopes & AUTH_LOGS_WRITE) {
+		diag_set(d, DIAG_INVALID, "%s", APIKEYS_NO_LOGS_WRITE);
+		return -1;
+	}
 	if (scopes == 0) {
 		diag_set(d, DIAG_INVALID, "scopes must name at least one scope");
 		return -1;
@@ -232,6 +236,9 @@ apikeys_http_create(struct ctx *c)
 				     (size_t)json_object_get_string_len(s), &bit) < 0)
 			return reply_error(c, 400, "invalid_scope",
 					   "scopes[%zu] is not a known scope name", i);
+		if (bit == AUTH_LOGS_WRITE)
+			return reply_error(c, 400, "invalid_scope", "scopes[%zu]: %s", i,
+					   APIKEYS_NO_LOGS_WRITE);
 		scopes |= bit;
 	}
 	if (apikeys_create(c->db, name, name_len, scopes, key, &k, &c->diag) < 0) {

@@ -12,6 +12,9 @@
 #include "timefmt.h"
 
 #define APIKEYS_NAME_MAX 191
+/* logs:write is held only by log service keys (API.md §0), never an API key */
+#define APIKEYS_NO_LOGS_WRITE \
+	"logs:write is held only by log service keys (POST /services), not by API keys"
 
 struct apikey {
 	int64_t id;
@@ -22,7 +25,7 @@ struct apikey {
 };
 
 /* Creates a key; key_out gets the plain key (shown once). DIAG_INVALID
- * for a bad name or no scopes. */
+ * for a bad name, no scopes or logs:write. */
 int apikeys_create(struct db *db, const char *name, size_t name_len,
 		   uint32_t scopes, char key_out[AUTH_KEY_CHARS + 1],
 		   struct apikey *out, struct diag *d);

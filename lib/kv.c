@@ -461,6 +461,11 @@ kv_http_clear(struct ctx *c)
 {
 	int64_t deleted;
 
+	/* everything or nothing: a parameter here (filter=...) is a mistake
+	 * that must not delete every key */
+	if (c->query.n > 0)
+		return reply_error(c, 400, "bad_parameter",
+				   "DELETE /keys deletes every key and takes no parameters");
 	if (kv_store_clear(c->db, (int)config_int("kv.clear_batch"), &deleted, &c->diag) < 0)
 		return -1;
 	count(OP_CLEAR_OK);

@@ -464,7 +464,8 @@ compat_date(struct ctx *c, struct logs_filter *f)
 	return 0;
 }
 
-/* Looks a service up by its path name: 0 found, 1 answered 404, -1 error. */
+/* Looks a service up by its path name: 0 found, 1 answered (404, or the
+ * compat 503), -1 error. */
 static int
 compat_service(struct ctx *c, const char *name, size_t len, struct logs_service *s)
 {
@@ -473,7 +474,7 @@ compat_service(struct ctx *c, const char *name, size_t len, struct logs_service 
 	if (logs_service_name_valid(name, len))
 		rc = logs_store_service_get(c->db, name, len, s, &c->diag);
 	if (rc < 0)
-		return -1;
+		return storage_failure(c) < 0 ? -1 : 1;
 	if (rc == 1)
 		compat_echo(c, 404, "Invalid request: bad service ", name, len);
 	return rc;
@@ -490,7 +491,7 @@ compat_run(struct ctx *c, struct logs_filter *f, int limit)
 	pg.limit = limit;
 	f->limit = limit + 1;
 	if (logs_store_search(c->db, f, page_row, &pg, &c->diag) < 0)
-		return -1;
+		return c->http->streaming ? -1 : storage_failure(c);
 	page_finish(&pg);
 	return 0;
 }
@@ -784,7 +785,7 @@ logs_http_purge(struct ctx *c)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	if (logs_store_purge(c->db, s->id, day, dry_run, &deleted, &c->diag) < 0)
-		return -1;
+		return storage_failure(c);
 	if (!dry_run) {
 		metrics_add(metric_purged, deleted);
 		log_info("purge: deleted %lld records of service %s before %.*s by %s",

@@ -124,7 +124,7 @@ method_fits(const struct route *r, const char *method, bool explicit_head)
 static enum router_result
 match_pass(const struct route *table, size_t n, const char *method,
 	   const struct segments *s, int with_debug, struct route_match *m,
-	   bool *blocked, bool *path_known)
+	   const struct route **blocker, bool *path_known)
 {
 	struct route_match tmp;
 	bool explicit_head = false;
@@ -140,8 +140,8 @@ match_pass(const struct route *table, size_t n, const char *method,
 		if (!pattern_match(r->pattern, s, &tmp, &empty_param)) {
 			/* only a single-item route of this very method blocks the
 			 * fallback to the collection route */
-			if (empty_param && method_fits(r, method, false))
-				*blocked = true;
+			if (empty_param && method_fits(r, method, false) && *blocker == NULL)
+				*blocker = r;
 			continue;
 		}
 		*path_known = true;
@@ -181,7 +181,8 @@ router_match(const struct route *table, size_t n, const char *method,
 	     struct route_match *m)
 {
 	struct segments s;
-	bool blocked = false, path_known = false;
+	const struct route *blocker = NULL;
+	bool path_known = false;
 	int rc;
 
 	memset(m, 0, sizeof *m);
@@ -190,21 +191,34 @@ router_match(const struct route *table, size_t n, const char *method,
 		return ROUTER_BAD_PATH;
 	if (rc == -2)
 		return ROUTER_NOT_FOUND;
-	if (match_pass(table, n, method, &s, with_debug, m, &blocked, &path_known) == ROUTER_FOUND)
+	if (match_pass(table, n, method, &s, with_debug, m, &blocker, &path_known) == ROUTER_FOUND)
 		return ROUTER_FOUND;
-	/* the same path with the trailing slash toggled */
+	/* the same path with the trailing slash toggled (one slash: a path
+	 * ending in "//" has no shorter form) */
 	if (s.n > 1 && s.len[s.n - 1] == 0) {
-		if (!blocked) {
-			s.n--;
-			if (match_pass(table, n, method, &s, with_debug, m, &blocked,
-				       &path_known) == ROUTER_FOUND)
-				return ROUTER_FOUND;
-		}
+		if (s.len[s.n - 2] == 0)
+			return path_known ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
+		/* a single-item route blocks the shorter route unless both are
+		 * one handler, the last parameter optional ("/query/service/x/"
+		 * is "/query/service/x", "DELETE /keys/" is not "DELETE /keys") */
+		const struct route *ignore = NULL;
+		struct route_match first = *m;
+		bool known = false;
+
+		s.n--;
+		if (match_pass(table, n, method, &s, with_debug, m, &ignore, &known) ==
+			    ROUTER_FOUND &&
+		    (blocker == NULL || blocker->handler == m->route->handler))
+			return ROUTER_FOUND;
+		if (blocker == NULL)
+			path_known = path_known || known;
+		else
+			*m = first; /* as if the shorter path had not been tried */
 	} else if (s.n < ROUTER_MAX_SEGMENTS && !(s.n == 1 && s.len[0] == 0)) {
 		s.v[s.n] = "";
 		s.len[s.n] = 0;
 		s.n++;
-		bool ignore = false;
+		const struct route *ignore = NULL;
 
 		if (match_pass(table, n, method, &s, with_debug, m, &ignore,
 			       &path_known) == ROUTER_FOUND)

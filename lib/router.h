@@ -9,9 +9,11 @@
  *
  * Trailing slashes: a path matches a route listed with or without the
  * trailing slash, except that an empty last segment never fills a parameter
- * and, where the same method has a single-item route there, never falls
- * back to the collection route ("DELETE /keys/" is 404, not "DELETE
- * /keys"; "POST /admin/api-keys/" is "POST /admin/api-keys").  Earlier table entries win, so list literal routes
+ * and, where the same method has a single-item route there with another
+ * handler, never falls back to the collection route ("DELETE /keys/" is
+ * 404, not "DELETE /keys"; "POST /admin/api-keys/" is "POST
+ * /admin/api-keys"; "/query/service/x/" is "/query/service/x", whose
+ * handler also serves "/query/service/x/:date").  Earlier table entries win, so list literal routes
  * before parameter routes.  HEAD is served by a GET route unless the table
  * has an explicit HEAD route. */
 #ifndef CAIRN_ROUTER_H
@@ -30,6 +32,9 @@ enum route_flags {
 	ROUTE_DEBUG = 0x4,      /* only served with debug.routes = true */
 	ROUTE_OWN_413 = 0x8,    /* the handler answers a body over limits.max_body
 				 * itself (ctx->body_too_large; compat bodies) */
+	ROUTE_LOGS_503 = 0x10,  /* the database down before the handler ran (while
+				 * authenticating) is the compat log routes' 503,
+				 * {"code": 503, "message": "Storage unavailable"} */
 };
 
 struct route {

@@ -257,7 +257,17 @@ reply_failure(struct ctx *c)
 {
 	if (db_error_unavailable(&c->diag)) {
 		log_warn("database unavailable: %s", c->diag.msg);
-		reply_error(c, 503, "unavailable", "the database is unavailable; retry later");
+		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503)) {
+			reply_json_begin(c, 503);
+			jsonw_object_begin(&c->w);
+			jsonw_key(&c->w, "code");
+			jsonw_int(&c->w, 503);
+			jsonw_key(&c->w, "message");
+			jsonw_string(&c->w, "Storage unavailable");
+			jsonw_object_end(&c->w);
+		} else {
+			reply_error(c, 503, "unavailable", "the database is unavailable; retry later");
+		}
 		char ra[24];
 
 		snprintf(ra, sizeof ra, "%lld", config_int("db.retry_after"));

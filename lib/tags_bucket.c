@@ -188,7 +188,7 @@ tags_parse_history_cursor(struct arena *a, const char *text, size_t len,
 	if (timefmt_parse(f[0], strlen(f[0]), 0, &p->at, d) < 0 ||
 	    p->at < TAGS_TIME_MIN || p->at > TAGS_TIME_MAX ||
 	    !text_parse_id(f[1], strlen(f[1]), &p->id) ||
-	    !text_parse_id(f[2], strlen(f[2]), &p->seq)) {
+	    !text_parse_id(f[2], strlen(f[2]), &p->seq) || p->seq > TAGS_HISTORY_SEQ_MAX) {
 		diag_set(d, DIAG_INVALID, "bad cursor");
 		return -1;
 	}

@@ -83,8 +83,14 @@ struct tags_history_pos {
 	int64_t seq;
 };
 
+/* The largest row number a /history cursor may carry: far beyond any
+ * tag's history, and low enough that adding a page's rows to it cannot
+ * overflow. */
+#define TAGS_HISTORY_SEQ_MAX (INT64_MAX / 2)
+
 /* The cursor of compat /history: encode into arena memory, decode with
- * every field checked (a time, two ids). DIAG_INVALID for a bad cursor. */
+ * every field checked (a time, two ids, the row number at most
+ * TAGS_HISTORY_SEQ_MAX). DIAG_INVALID for a bad cursor. */
 char *tags_history_cursor(struct arena *a, const struct tags_history_pos *p);
 int tags_parse_history_cursor(struct arena *a, const char *text, size_t len,
 			      struct tags_history_pos *p, struct diag *d);

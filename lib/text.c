@@ -64,6 +64,9 @@ text_has_control(const char *s, size_t len)
 
 		if (c < 0x20 || c == 0x7F)
 			return true;
+		/* U+0080..U+009F, the C1 controls: C2 80..C2 9F in UTF-8 */
+		if (c == 0xC2 && i + 1 < len && ((unsigned char)s[i + 1] & 0xE0) == 0x80)
+			return true;
 	}
 	return false;
 }

@@ -9,7 +9,8 @@
 
 /* Well-formed UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
 bool text_valid_utf8(const char *s, size_t len);
-/* True if s holds NUL or a C0/DEL control character. */
+/* True if s holds a control character (Unicode's Cc): NUL and the rest
+ * of C0, DEL, or a C1 control (U+0080..U+009F, as UTF-8). */
 bool text_has_control(const char *s, size_t len);
 /* How many bytes of s fit in max without splitting a UTF-8 sequence: for
  * echoing a client's value in a message. */

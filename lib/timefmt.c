@@ -92,28 +92,29 @@ parse_date_part(const char **p, const char *end, int64_t *days)
 	return 0;
 }
 
-/* Up to six fraction digits after a '.', as microseconds. */
+/* A '.' and its digits, as microseconds.  RFC 3339 allows any number of
+ * digits (Go, Java and .NET send up to nine): the seventh rounds half up,
+ * so ".9999995" is 1000000, a carry into the seconds. */
 static int
 parse_fraction(const char **p, const char *end, int64_t *usec)
 {
 	int64_t v = 0;
-	int n = 0;
+	int n = 0, round = 0;
 
 	*usec = 0;
 	if (*p >= end || **p != '.')
 		return 0;
-	(*p)++;
-	while (*p < end && **p >= '0' && **p <= '9') {
-		if (++n > 6)
-			return -1;
-		v = v * 10 + (**p - '0');
-		(*p)++;
+	for ((*p)++; *p < end && **p >= '0' && **p <= '9'; (*p)++, n++) {
+		if (n < 6)
+			v = v * 10 + (**p - '0');
+		else if (n == 6)
+			round = **p >= '5';
 	}
 	if (n == 0)
 		return -1;
-	while (n++ < 6)
+	for (; n < 6; n++)
 		v *= 10;
-	*usec = v;
+	*usec = v + round;
 	return 0;
 }
 
@@ -164,7 +165,7 @@ timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
 	      struct diag *d)
 {
 	const char *p = s, *end = s + len;
-	int64_t days, frac, offset = 0;
+	int64_t days, frac, offset = 0, t;
 	int hh, mi, ss;
 	int rfc;
 
@@ -203,10 +204,12 @@ timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
 	}
 	if (p != end)
 		goto bad;
-	*usec = ((days * SEC_PER_DAY + hh * 3600 + mi * 60 + ss) - offset) * USEC_PER_SEC + frac;
-	/* an offset may not carry the instant out of years 1000..9999 UTC */
-	if (*usec < TIMEFMT_MIN_USEC || *usec > TIMEFMT_MAX_USEC)
+	t = ((days * SEC_PER_DAY + hh * 3600 + mi * 60 + ss) - offset) * USEC_PER_SEC + frac;
+	/* neither an offset nor rounding may carry the instant out of years
+	 * 1000..9999 UTC */
+	if (t < TIMEFMT_MIN_USEC || t > TIMEFMT_MAX_USEC)
 		goto bad;
+	*usec = t;
 	return 0;
 bad:
 	diag_set(d, DIAG_INVALID, "bad time '%.*s'", (int)(len > 64 ? 64 : len), s);

@@ -1,11 +1,12 @@
 /* timefmt: parsing and printing the times of API.md §0.
  *
  * Times are int64 microseconds since 1970-01-01T00:00:00Z, always UTC.
- * Accepted input: "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC), RFC 3339
- * ("YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)", `t`/`z` accepted too),
- * and, with TIMEFMT_EPOCH, epoch seconds as a plain decimal with up to six
- * fraction digits.  Years 1000 to 9999; more than six fraction digits,
- * leap seconds and trailing bytes are errors. */
+ * Accepted input: "YYYY-MM-DD HH:MM:SS[.f+]" (UTC), RFC 3339
+ * ("YYYY-MM-DDTHH:MM:SS[.f+](Z|+HH:MM|-HH:MM)", `t`/`z` accepted too),
+ * and, with TIMEFMT_EPOCH, epoch seconds as a plain decimal.  A fraction
+ * may have any number of digits and is rounded half up to the
+ * microsecond.  Years 1000 to 9999 (after rounding); leap seconds and
+ * trailing bytes are errors. */
 #ifndef CAIRN_TIMEFMT_H
 #define CAIRN_TIMEFMT_H
 
@@ -27,8 +28,8 @@ int timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
 		  struct diag *d);
 /* "YYYY-MM-DD" exactly; *usec is that day's midnight UTC. */
 int timefmt_parse_date(const char *s, size_t len, int64_t *usec, struct diag *d);
-/* Epoch seconds "1650108997.592079" (no sign, no exponent, at most six
- * fraction digits) to microseconds. */
+/* Epoch seconds "1650108997.592079" (no sign, no exponent; the fraction
+ * rounded to the microsecond) to microseconds. */
 int timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d);
 
 /* Formats into out (at least TIMEFMT_*_LEN + 1 bytes). */

@@ -61,6 +61,18 @@ def test_unknown_scope_400(s):
     eq(r.status, 400, "unknown scope")
 
 
+def test_logs_write_is_not_an_api_key_scope(s):
+    """logs:write is held only by log service keys (API.md §0): an API key
+    with it would be refused by /intake anyway, so it is never made."""
+    before = s.scalar("SELECT COUNT(*) FROM api_keys")
+    for scopes in [["logs:write"], ["logs:read", "logs:write"]]:
+        r = s.post("/admin/api-keys", {"name": "lw", "scopes": scopes}, key=s.admin_key)
+        eq(r.status, 400, f"scopes {scopes}")
+        eq(r.error_code(), "invalid_scope", "code")
+        assert "service keys" in r.json()["error"]["message"], r.json()
+    eq(s.scalar("SELECT COUNT(*) FROM api_keys"), before, "no key made")
+
+
 def test_pagination_neither_skips_nor_repeats(s):
     for i in range(7):
         s.new_key(["tags:read"], name=f"page-{i}")

@@ -693,6 +693,9 @@ def test_stop_body_checks(s):
     envelope(s.post(f"/events/{i}/stop", '{"stop_epoch": ', key=rw(s),
                     content_type="application/json"), 400, code="invalid_json")
     envelope(s.post(f"/events/{i}/stop", '[5]', key=rw(s), content_type="application/json"), 400)
+    for body in ["null", " null ", "5", '"x"']:
+        envelope(s.post(f"/events/{i}/stop", body, key=rw(s), content_type="application/json"),
+                 400, code="invalid_body")
     envelope(s.post(f"/events/{i}/stop", {"stop_epoch": "soon"}, key=rw(s)), 400, code="invalid_epoch")
     envelope(s.post(f"/events/{i}/stop", {"stop_epoch": -2}, key=rw(s)), 400, code="invalid_epoch")
     eq(s.scalar(f"SELECT COALESCE(stop_us, 'open') FROM events WHERE id = {i}"), "open", "still open")

@@ -189,6 +189,13 @@ def test_submit_without_trailing_slash(s):
     assert r.status in (404, 405), r
 
 
+def test_submit_with_two_trailing_slashes_is_404(s):
+    before = s.scalar("SELECT COUNT(*) FROM geo_tasks")
+    r = submit(s, {"name": "slashes"}, path="/event/submit//")
+    eq(r.status, 404, "one trailing slash is toggled, never two")
+    eq(s.scalar("SELECT COUNT(*) FROM geo_tasks"), before, "nothing stored")
+
+
 def test_submit_validation_rows(s):
     rows = [
         ({"name": "a" * 120}, 202, None),

@@ -728,6 +728,10 @@ def test_delete_all(s):
     for i in range(30):
         put_q(s, f"del/{i}=v")
     live = int(s.scalar("SELECT COUNT(*) FROM admin_kv_keys"))
+    # a parameter (a filter, say) is a mistake, not a request to delete all
+    for q in ["filter=del/1*", "filter=", "limit=1", "x"]:
+        check_error(s.request("DELETE", "/keys?" + q, key=admin), 400, "bad_parameter")
+    eq(s.scalar("SELECT COUNT(*) FROM admin_kv_keys"), str(live), "nothing deleted")
     r = s.request("DELETE", "/keys", key=admin)
     eq(r.status, 200, "status")
     n = r.json()["deleted"]

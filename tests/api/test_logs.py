@@ -325,6 +325,12 @@ def test_query_service(s):
     r = s.get(f"/query/service/{name}/2026-03-02", key=rk)
     eq([d["body"] for d in r.json()["data"]], ["late"], "one day")
     eq(r.json()["data"][0]["timestamp"], "2026-03-02 10:00:00", "seconds only")
+    # a trailing slash is the same route (API.md §0), with or without the date
+    for path in (f"/query/service/{name}/", f"/query/service/{name}/2026-03-02/"):
+        r2 = s.get(path, key=rk)
+        eq(r2.status, 200, path)
+        eq(r2.json()["data"], s.get(path.rstrip("/"), key=rk).json()["data"], path)
+    eq(s.get(f"/query/service/{name}//", key=rk).status, 404, "two slashes")
     r = s.get("/query/service/no-such-service", key=rk)
     eq((r.status, r.json()), (404, {"code": 404, "message":
                                     "Invalid request: bad service no-such-service"}), "unknown")
@@ -343,6 +349,9 @@ def test_query_level_and_date(s):
         assert any(d["body"] == f"lvl-{name}" for d in r.json()["data"]), r
     r = s.get("/query/level/not_set/1999-07-01", key=rk)
     assert all(d["body"] != f"lvl-{name}" for d in r.json()["data"]), r
+    r = s.get("/query/level/critical/", key=rk)
+    eq(r.status, 200, "trailing slash")
+    assert any(d["body"] == f"lvl-{name}" for d in r.json()["data"]), r
     r = s.get("/query/level/fatal", key=rk)
     eq((r.status, r.json()), (400, {"code": 400, "message":
                                     "Invalid request: bad log level fatal"}), "bad level")
@@ -365,6 +374,19 @@ def test_date_boundaries(s):
         r = s.get(path, key=rk)
         got = [d["body"] for d in r.json()["data"] if d["service"] == name]
         eq(got, ["first", "last"], path)
+
+
+def test_fraction_digits_beyond_microseconds(s):
+    """RFC 3339 allows any number of fraction digits (Go, Java and .NET
+    send up to nine): they are rounded half up to the microsecond."""
+    name, key = new_service(s)
+    r = intake(s, key, [rec("2026-01-01T00:00:00.123456789Z", "ns"),
+                        rec("2026-01-01T00:00:00.1234564Z", "down"),
+                        rec("2026-01-01T23:59:59.9999996Z", "carry")])
+    eq(r.status, 200, f"{r}")
+    eq([row[1:] for row in stored(s, name)],
+       [["2026-01-01 00:00:00.123456", "down"], ["2026-01-01 00:00:00.123457", "ns"],
+        ["2026-01-02 00:00:00.000000", "carry"]], "rounded")
 
 
 def test_pagination_with_shared_timestamps(s):

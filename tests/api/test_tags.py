@@ -132,7 +132,8 @@ def test_name_lengths(s):
 
 
 def test_bad_names(s):
-    for raw in ["a%00b", "a%01", "%7F", "%0A", "%FF", "%C3", "%ED%A0%80", "%C0%AF"]:
+    for raw in ["a%00b", "a%01", "%7F", "%0A", "%FF", "%C3", "%ED%A0%80", "%C0%AF",
+                "a%C2%85b", "%C2%80", "%C2%9F"]:   # the last three: C1 controls
         for route in ("/create", "/update", "/get", "/history"):
             r = s.get(f"{route}?tag={raw}", key=key(s))
             text_is(r, 412, "Invalid Data")
@@ -405,6 +406,15 @@ def test_history_page_errors(s):
         assert is_envelope(r), (extra, r)
     r = call(s, "/history", tag, extra="limit=10000")
     eq(r.status, 200, "limit at the maximum")
+    # a forged cursor whose row number a page would overflow from
+    call(s, "/update", tag)
+    for seq in ["9223372036854775807", "9223372036854775000", "4611686018427387904"]:
+        raw = "\x1f".join(["1000-01-01 00:00:00.000000", "1", seq]).encode()
+        forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        for limit in ["1", "10000"]:
+            r = call(s, "/history", tag, extra=f"limit={limit}&cursor={forged}")
+            eq(r.status, 400, f"row number {seq}, limit {limit}")
+            eq(r.error_code(), "bad_cursor", f"code for row number {seq}")
 
 
 def test_history_link_encodes_the_tag(s):

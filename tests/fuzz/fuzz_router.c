@@ -112,9 +112,16 @@ path_is_bad(const char *path, bool *too_many)
 			i += 2;
 		}
 		if (!bad) {
-			for (size_t i = 0; i < o; i++)
-				if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] == 0x7F)
+			for (size_t i = 0; i < o; i++) {
+				unsigned char c = (unsigned char)out[i];
+
+				if (c < 0x20 || c == 0x7F)
 					bad = 1;
+				/* C1 controls, U+0080..U+009F */
+				if (c == 0xC2 && i + 1 < o && (unsigned char)out[i + 1] >= 0x80 &&
+				    (unsigned char)out[i + 1] <= 0x9F)
+					bad = 1;
+			}
 			if (!text_valid_utf8(out, o))
 				bad = 1;
 		}

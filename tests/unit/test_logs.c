@@ -285,8 +285,8 @@ START_TEST(intake_record_errors_name_the_index)
 		 "Invalid request, record 2: bad timestamp '2026-01-01T00:00:00'"},
 		{"{\"timestamp\": \"2026-01-01 00:00:00Z\", \"body\": \"x\"}",
 		 "Invalid request, record 2: bad timestamp '2026-01-01 00:00:00Z'"},
-		{"{\"timestamp\": \"2026-01-01 00:00:00.1234567\", \"body\": \"x\"}",
-		 "Invalid request, record 2: bad timestamp '2026-01-01 00:00:00.1234567'"},
+		{"{\"timestamp\": \"2026-01-01 00:00:00.\", \"body\": \"x\"}",
+		 "Invalid request, record 2: bad timestamp '2026-01-01 00:00:00.'"},
 		/* beyond the DATETIME range once the offset is applied */
 		{"{\"timestamp\": \"9999-12-31T23:59:59-01:00\", \"body\": \"x\"}",
 		 "Invalid request, record 2: bad timestamp '9999-12-31T23:59:59-01:00'"},

@@ -20,6 +20,22 @@ h_route(struct ctx *c)
 	return 0;
 }
 
+/* The collection and its items have handlers of their own, as in the real
+ * table; the trailing-slash rule tells them apart by handler. */
+static int
+h_collection(struct ctx *c)
+{
+	(void)c;
+	return 1;
+}
+
+static int
+h_item(struct ctx *c)
+{
+	(void)c;
+	return 2;
+}
+
 /* Literal routes before parameter routes, as the real table does. */
 enum {
 	R_HEALTHZ,
@@ -40,28 +56,33 @@ enum {
 	R_HEALTHZ_DEBUG_DELETE,
 	R_TWO_PARAMS,
 	R_DEEP,
+	R_QUERY,
+	R_QUERY_DATE,
 	R_COUNT
 };
 
 static const struct route table[] = {
 	[R_HEALTHZ] = {"GET", "/healthz", h_route, 0, 0},
-	[R_KEYS_PUT] = {"PUT", "/keys", h_route, 0, 0},
-	[R_KEYS_GET] = {"GET", "/keys", h_route, 0, 0},
-	[R_KEYS_HEAD] = {"HEAD", "/keys", h_route, 0, 0},
-	[R_KEYS_DELETE] = {"DELETE", "/keys", h_route, 0, 0},
-	[R_KEY_GET] = {"GET", "/keys/:key", h_route, 0, 0},
-	[R_KEY_PUT] = {"PUT", "/keys/:key", h_route, 0, 0},
-	[R_KEY_DELETE] = {"DELETE", "/keys/:key", h_route, 0, 0},
+	[R_KEYS_PUT] = {"PUT", "/keys", h_collection, 0, 0},
+	[R_KEYS_GET] = {"GET", "/keys", h_collection, 0, 0},
+	[R_KEYS_HEAD] = {"HEAD", "/keys", h_collection, 0, 0},
+	[R_KEYS_DELETE] = {"DELETE", "/keys", h_collection, 0, 0},
+	[R_KEY_GET] = {"GET", "/keys/:key", h_item, 0, 0},
+	[R_KEY_PUT] = {"PUT", "/keys/:key", h_item, 0, 0},
+	[R_KEY_DELETE] = {"DELETE", "/keys/:key", h_item, 0, 0},
 	[R_EVENTS_LIST] = {"GET", "/event/", h_route, 0, 0},
 	[R_EVENT_SUBMIT] = {"POST", "/event/submit/", h_route, 0, ROUTE_JSON},
 	[R_EVENT_GET] = {"GET", "/event/:task_id", h_route, 0, 0},
-	[R_APIKEYS_GET] = {"GET", "/admin/api-keys", h_route, 0, 0},
-	[R_APIKEYS_POST] = {"POST", "/admin/api-keys", h_route, 0, ROUTE_JSON},
-	[R_APIKEY_DELETE] = {"DELETE", "/admin/api-keys/:id", h_route, 0, 0},
+	[R_APIKEYS_GET] = {"GET", "/admin/api-keys", h_collection, 0, 0},
+	[R_APIKEYS_POST] = {"POST", "/admin/api-keys", h_collection, 0, ROUTE_JSON},
+	[R_APIKEY_DELETE] = {"DELETE", "/admin/api-keys/:id", h_item, 0, 0},
 	[R_DEBUG_ECHO] = {"POST", "/_debug/echo", h_route, 0, ROUTE_JSON | ROUTE_DEBUG},
 	[R_HEALTHZ_DEBUG_DELETE] = {"DELETE", "/healthz", h_route, 0, ROUTE_DEBUG},
 	[R_TWO_PARAMS] = {"GET", "/a/:x/b/:y", h_route, 0, 0},
 	[R_DEEP] = {"GET", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16", h_route, 0, 0},
+	/* one handler, its last parameter optional (as /query/service/...) */
+	[R_QUERY] = {"GET", "/query/:service", h_route, 0, 0},
+	[R_QUERY_DATE] = {"GET", "/query/:service/:date", h_route, 0, 0},
 };
 
 #define NROUTES (sizeof table / sizeof table[0])
@@ -141,6 +162,11 @@ static const struct found_case found_cases[] = {
 	{"DELETE", "/admin/api-keys/17", R_APIKEY_DELETE, "id", "17", 2},
 	{"DELETE", "/admin/api-keys/17/", R_APIKEY_DELETE, "id", "17", 2},
 	{"GET", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16", R_DEEP, NULL, NULL, 0},
+	/* an empty optional last parameter falls back to the shorter route of
+	 * the same handler */
+	{"GET", "/query/web", R_QUERY, "service", "web", 3},
+	{"GET", "/query/web/", R_QUERY, "service", "web", 3},
+	{"HEAD", "/query/web/", R_QUERY, "service", "web", 3},
 };
 
 START_TEST(test_found)
@@ -227,6 +253,12 @@ static const struct miss_case not_found_cases[] = {
 	{"PUT", "/keys/"},
 	{"HEAD", "/keys/"},
 	{"DELETE", "/admin/api-keys/"},
+	/* one trailing slash is toggled, never two */
+	{"POST", "/event/submit//"},
+	{"GET", "/event//"},
+	{"GET", "/healthz//"},
+	{"GET", "/query/web//"},
+	{"GET", "/query//"},
 	/* an encoded slash is data, never a separator */
 	{"POST", "/event%2Fsubmit/"},
 	{"GET", "/keys%2Fabc"},

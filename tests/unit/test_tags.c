@@ -406,6 +406,10 @@ START_TEST(test_history_cursor)
 	c = tags_history_cursor(arena, &p);
 	ck_assert_int_eq(tags_parse_history_cursor(arena, c, strlen(c), &q, &d), 0);
 	ck_assert_int_eq(q.at, TAGS_TIME_MIN);
+	p.seq = TAGS_HISTORY_SEQ_MAX;
+	c = tags_history_cursor(arena, &p);
+	ck_assert_int_eq(tags_parse_history_cursor(arena, c, strlen(c), &q, &d), 0);
+	ck_assert_int_eq(q.seq, TAGS_HISTORY_SEQ_MAX);
 
 	static const char *const bad[] = {"", "abc", "!!!!", "MjAyNg"};
 
@@ -417,6 +421,9 @@ START_TEST(test_history_cursor)
 		{"2026-01-01 00:00:00.000000", "1", "0"},
 		{"2026-01-01 00:00:00.000000", "01", "1"},
 		{"2026-01-01 00:00:00.000000", "1", "-1"},
+		/* a row number a page could overflow from */
+		{"2026-01-01 00:00:00.000000", "1", "4611686018427387904"},
+		{"2026-01-01 00:00:00.000000", "1", "9223372036854775807"},
 		{"2026-01-01", "1", "1"},
 		{"0999-12-31 23:59:59.000000", "1", "1"},
 		{"x", "1", "1"},

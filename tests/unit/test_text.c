@@ -126,6 +126,12 @@ START_TEST(test_has_control)
 	ck_assert(text_has_control("\x1F", 1));
 	ck_assert(text_has_control("del\x7F", 4));
 	ck_assert(!text_has_control(" ", 1));
+	/* C1: U+0080..U+009F; U+00A0 (no-break space) and up are not */
+	ck_assert(text_has_control("a\xC2\x80", 3));
+	ck_assert(text_has_control("a\xC2\x85" "b", 4));
+	ck_assert(text_has_control("\xC2\x9F", 2));
+	ck_assert(!text_has_control("\xC2\xA0\xC2\xBF\xC3\x80", 6));
+	ck_assert(!text_has_control("a\xC2", 2)); /* a lead byte alone: UTF-8's check */
 	/* only the first len bytes count */
 	ck_assert(!text_has_control("ab\n", 2));
 }
