@@ -71,13 +71,25 @@ http_free(struct http *h)
 const char *
 http_param(struct http *h, const char *name)
 {
-	return h->ops->param(h->transport, name);
+	return h->ops->param(h->transport, name, 0);
 }
 
 const char *
 http_header(struct http *h, const char *cgi_name)
 {
 	return http_param(h, cgi_name);
+}
+
+bool
+http_header_conflicts(struct http *h, const char *cgi_name)
+{
+	const char *first = h->ops->param(h->transport, cgi_name, 0), *v;
+
+	for (unsigned n = 1; first != NULL && (v = h->ops->param(h->transport, cgi_name, n)) != NULL;
+	     n++)
+		if (strcmp(v, first) != 0)
+			return true;
+	return false;
 }
 
 int
@@ -252,11 +264,16 @@ struct http_fcgi {
 };
 
 static const char *
-fcgi_param(void *t, const char *name)
+fcgi_param(void *t, const char *name, unsigned nth)
 {
 	struct http_fcgi *f = t;
+	size_t len = strlen(name);
 
-	return FCGX_GetParam(name, f->req.envp);
+	/* envp holds "NAME=value" strings, in the order nginx sent them */
+	for (char **e = f->req.envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=' && nth-- == 0)
+			return *e + len + 1;
+	return NULL;
 }
 
 static long
@@ -378,12 +395,12 @@ http_fcgi_free(struct http_fcgi *f)
 /* ----------------------------------------------------------------- memory */
 
 static const char *
-memory_param(void *t, const char *name)
+memory_param(void *t, const char *name, unsigned nth)
 {
 	struct http_memory *m = t;
 
 	for (const char *const *p = m->params; p != NULL && p[0] != NULL; p += 2)
-		if (strcmp(p[0], name) == 0)
+		if (strcmp(p[0], name) == 0 && nth-- == 0)
 			return p[1];
 	return NULL;
 }

@@ -23,7 +23,9 @@
 #define HTTP_MAX_RESPONSE (64u << 20) /* buffered responses */
 
 struct http_transport {
-	const char *(*param)(void *t, const char *name);
+	/* The nth (0: first) param of that name, NULL past the last: nginx
+	 * passes a request header repeated on several lines as several params. */
+	const char *(*param)(void *t, const char *name, unsigned nth);
 	/* Reads up to n bytes; 0 at end of body, -1 on error. */
 	long (*read)(void *t, char *p, size_t n);
 	int (*write)(void *t, const char *p, size_t n);
@@ -58,8 +60,12 @@ void http_begin(struct http *h, const struct http_transport *ops, void *transpor
 void http_free(struct http *h);
 
 const char *http_param(struct http *h, const char *name);
-/* A request header by its CGI name, e.g. "HTTP_AUTHORIZATION". */
+/* A request header by its CGI name, e.g. "HTTP_AUTHORIZATION" (the first
+ * line of a repeated one). */
 const char *http_header(struct http *h, const char *cgi_name);
+/* True when the header is repeated with different values: a request
+ * that names two keys must not be read as the first one. */
+bool http_header_conflicts(struct http *h, const char *cgi_name);
 
 /* Reads the whole body into arena memory.  DIAG_TOO_LARGE when the body
  * (or the Content-Length it claims) exceeds max; DIAG_INVALID when it is

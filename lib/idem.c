@@ -228,6 +228,9 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 	if (key != NULL) {
 		size_t len = strlen(key);
 
+		if (http_header_conflicts(c->http, "HTTP_IDEMPOTENCY_KEY"))
+			return reply_error(c, 400, "bad_idempotency_key",
+					   "Idempotency-Key is given twice with different values");
 		if (!valid_key(key, len))
 			return reply_error(c, 400, "bad_idempotency_key",
 					   "Idempotency-Key must be 1 to %d printable ASCII characters",

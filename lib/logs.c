@@ -180,7 +180,8 @@ logs_http_intake(struct ctx *c)
 		bkey = json_object_get_string(jkey);
 		bkey_len = (size_t)json_object_get_string_len(jkey);
 	}
-	if (auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
+	if (ctx_keys_conflict(c) ||
+	    auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
 			 &hkey, &hkey_len) < 0)
 		return unauthorized(c);
 	if (bkey != NULL && hkey != NULL &&

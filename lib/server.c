@@ -155,6 +155,13 @@ ctx_header(struct ctx *c, const char *cgi_name)
 	return http_header(c->http, cgi_name);
 }
 
+bool
+ctx_keys_conflict(struct ctx *c)
+{
+	return http_header_conflicts(c->http, "HTTP_AUTHORIZATION") ||
+	       http_header_conflicts(c->http, "HTTP_X_API_KEY");
+}
+
 int
 ctx_page(struct ctx *c, int def, int max, int *limit, char **after)
 {
@@ -288,7 +295,8 @@ authenticate(struct ctx *c)
 
 	if (r->flags & ROUTE_SELF_AUTH)
 		return 0;
-	if (auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
+	if (ctx_keys_conflict(c) ||
+	    auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
 			 &key, &len) < 0) {
 		reply_error(c, 401, "unauthorized",
 			    "malformed credentials, or two different keys in one request");

@@ -328,6 +328,13 @@ START_TEST(test_unauthorized)
 	static const char *const two_keys[] = {"REQUEST_METHOD", "GET", "PATH_INFO",
 					       "/admin/api-keys", "HTTP_AUTHORIZATION", "Bearer a",
 					       "HTTP_X_API_KEY", "b", NULL};
+	/* a header repeated on two lines reaches cairn as two params */
+	static const char *const two_lines[] = {"REQUEST_METHOD", "GET", "PATH_INFO",
+						"/admin/api-keys", "HTTP_X_API_KEY", "a",
+						"HTTP_X_API_KEY", "b", NULL};
+	static const char *const two_bearers[] = {"REQUEST_METHOD", "GET", "PATH_INFO",
+						  "/admin/api-keys", "HTTP_AUTHORIZATION", "Bearer a",
+						  "HTTP_AUTHORIZATION", "Bearer b", NULL};
 	static const char *const del[] = {"REQUEST_METHOD", "DELETE", "PATH_INFO",
 					  "/admin/api-keys/5", NULL};
 
@@ -342,6 +349,10 @@ START_TEST(test_unauthorized)
 	request(empty_bearer);
 	check_envelope(401, "unauthorized");
 	request(two_keys);
+	check_envelope(401, "unauthorized");
+	request(two_lines);
+	check_envelope(401, "unauthorized");
+	request(two_bearers);
 	check_envelope(401, "unauthorized");
 	request(del);
 	check_envelope(401, "unauthorized");
