@@ -300,6 +300,32 @@ put_conditions(struct ctx *c, struct kv_put *p)
 	}
 }
 
+/* Writes p under its If-Match / If-None-Match conditions (put_conditions)
+ * and counts the outcome.  0: written (r set); 1: answered (400, 412);
+ * -1: a database error. */
+static int
+conditional_put(struct ctx *c, struct kv_put *p, struct kv_put_result *r)
+{
+	int rc = put_conditions(c, p);
+
+	if (rc != 0) {
+		count(rc > 0 ? OP_PUT_PRECONDITION : OP_PUT_INVALID);
+		return 1;
+	}
+	if (kv_store_put(c->db, p, r, &c->diag) < 0)
+		return -1;
+	if (r->outcome == KV_PRECONDITION_FAILED) {
+		count(OP_PUT_PRECONDITION);
+		reply_error(c, 412, "precondition_failed", "%s",
+			    p->mode == KV_PUT_IF_ABSENT
+				    ? "the key exists (If-None-Match: *)"
+				    : "the key is absent or at another version (If-Match)");
+		return 1;
+	}
+	count(r->outcome == KV_CREATED ? OP_PUT_CREATED : OP_PUT_REPLACED);
+	return 0;
+}
+
 int
 kv_http_put(struct ctx *c)
 {
@@ -328,21 +354,9 @@ kv_http_put(struct ctx *c)
 				   "Content-Type must be 1 to %d printable ASCII characters",
 				   KV_CONTENT_TYPE_MAX);
 	}
-	rc = put_conditions(c, &p);
-	if (rc != 0) {
-		count(rc > 0 ? OP_PUT_PRECONDITION : OP_PUT_INVALID);
-		return 0;
-	}
-	if (kv_store_put(c->db, &p, &r, &c->diag) < 0)
-		return -1;
-	if (r.outcome == KV_PRECONDITION_FAILED) {
-		count(OP_PUT_PRECONDITION);
-		return reply_error(c, 412, "precondition_failed", "%s",
-				   p.mode == KV_PUT_IF_ABSENT
-					   ? "the key exists (If-None-Match: *)"
-					   : "the key is absent or at another version (If-Match)");
-	}
-	count(r.outcome == KV_CREATED ? OP_PUT_CREATED : OP_PUT_REPLACED);
+	rc = conditional_put(c, &p, &r);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	put_reply(c, p.key, p.key_len, &r);
 	return 0;
 }
@@ -355,6 +369,7 @@ kv_http_put_compat(struct ctx *c)
 	struct kv_put p;
 	struct kv_put_result r;
 	enum kv_key_error e;
+	int rc;
 
 	memset(&p, 0, sizeof p);
 	if (ttl_arg(c, &p.ttl) < 0) {
@@ -395,10 +410,11 @@ kv_http_put_compat(struct ctx *c)
 	p.value = pair->value;
 	p.value_len = pair->value_len;
 	p.content_type = KV_COMPAT_CONTENT_TYPE;
-	p.mode = KV_PUT_ALWAYS;
-	if (kv_store_put(c->db, &p, &r, &c->diag) < 0)
-		return -1;
-	count(r.outcome == KV_CREATED ? OP_PUT_CREATED : OP_PUT_REPLACED);
+	/* the same conditions as PUT /keys/<key>: a client that sends one
+	 * must not have it ignored */
+	rc = conditional_put(c, &p, &r);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	reply_json_begin(c, 200);
 	jsonw_object_begin(&c->w);
 	jsonw_key_n(&c->w, p.key, p.key_len);

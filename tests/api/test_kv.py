@@ -493,6 +493,23 @@ def test_if_none_match(s):
                                                "If-Match": r.headers["etag"]}), 400)
 
 
+def test_compat_put_honours_conditions(s):
+    """PUT /keys?<key>=<value> takes the same If-Match / If-None-Match as
+    PUT /keys/<key>: a condition a client sends is never ignored."""
+    def cput(query, **headers):
+        return s.request("PUT", "/keys?" + query, key=rw(s), headers=headers)
+    eq(cput("ccas=1", **{"If-None-Match": "*"}).status, 200, "created under If-None-Match: *")
+    check_error(cput("ccas=2", **{"If-None-Match": "*"}), 412, "precondition_failed")
+    check_error(cput("ccas=3", **{"If-Match": '"foreign"'}), 412, "precondition_failed")
+    check_error(cput("ccas=4", **{"If-Match": "garbage"}), 400, "bad_precondition")
+    eq(get(s, "ccas").json(), {"ccas": "1"}, "unchanged by the failed conditions")
+    etag = get(s, "ccas").headers["etag"]
+    r = cput("ccas=5", **{"If-Match": etag})
+    eq((r.status, r.json()), (200, {"ccas": "5"}), "matching If-Match, compat body")
+    check_error(cput("ccas-absent=x", **{"If-Match": "*"}), 412, "precondition_failed")
+    eq(db_rows(s, "ccas-absent"), 0, "If-Match never creates")
+
+
 def test_get_if_none_match_304(s):
     r = put(s, "cas3", b"v")
     g = get(s, "cas3", headers={"If-None-Match": r.headers["etag"]})
