@@ -28,8 +28,8 @@ const struct route routes_table[] = {
 	{"GET", "/_debug/sleep", status_debug_sleep, 0, ROUTE_DEBUG},
 
 	/* logs (API.md §1) */
-	{"POST", "/intake", logs_http_intake, 0, ROUTE_SELF_AUTH | ROUTE_OWN_413},
-	{"POST", "/insert", logs_http_intake, 0, ROUTE_SELF_AUTH | ROUTE_OWN_413},
+	{"POST", "/intake", logs_http_intake, 0, ROUTE_SELF_AUTH | ROUTE_OWN_413 | ROUTE_LOGS_503},
+	{"POST", "/insert", logs_http_intake, 0, ROUTE_SELF_AUTH | ROUTE_OWN_413 | ROUTE_LOGS_503},
 	{"GET", "/query/service/:service", logs_http_query_service, AUTH_LOGS_READ, ROUTE_LOGS_503},
 	{"GET", "/query/service/:service/:date", logs_http_query_service, AUTH_LOGS_READ, ROUTE_LOGS_503},
 	{"GET", "/query/level/:level", logs_http_query_level, AUTH_LOGS_READ, ROUTE_LOGS_503},

@@ -427,10 +427,11 @@ struct claim_args {
 	struct geo_claimed rows[GEO_CLAIM_MAX];
 	bool has_ip[GEO_CLAIM_MAX];
 	size_t nrows;
-	/* those resolved without a call, written by write_resolved */
+	/* those resolved without a call, not yet written (write_resolved) */
 	struct resolved {
 		struct db_query *q; /* q_task_skip or q_task_cached_{ok,negative} */
 		const char *why;    /* q_task_skip's reason, a static string */
+		const struct geo_ip *ip; /* the cached ones' address (rows[]) */
 		int64_t id;
 	} resolved[GEO_CLAIM_MAX];
 	size_t nresolved;
@@ -462,16 +463,34 @@ select_due(struct db *db, struct claim_args *a, struct diag *d)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Notes task id as resolved by q (with reason why for q_task_skip); the
- * claim writes it before it commits. */
+/* Notes task c as resolved by q (with reason why for q_task_skip); the
+ * claim writes it before it commits, or before its address's cache row
+ * changes (cache_hit_waiting). */
 static void
-resolve_later(struct claim_args *a, struct db_query *q, int64_t id, const char *why)
+resolve_later(struct claim_args *a, struct db_query *q, const struct geo_claimed *c,
+	      const char *why)
 {
 	struct resolved *t = &a->resolved[a->nresolved++];
 
 	t->q = q;
 	t->why = why;
-	t->id = id;
+	t->ip = q == &q_task_skip ? NULL : &c->ip;
+	t->id = c->id;
+}
+
+/* True if a noted cache hit copies ip's cache row: it must be written
+ * before this claim makes that row pending (an expired row of the same
+ * address, met again later in the claim). */
+static bool
+cache_hit_waiting(const struct claim_args *a, const struct geo_ip *ip)
+{
+	for (size_t i = 0; i < a->nresolved; i++) {
+		const struct geo_ip *x = a->resolved[i].ip;
+
+		if (x != NULL && x->len == ip->len && memcmp(x->b, ip->b, ip->len) == 0)
+			return true;
+	}
+	return false;
 }
 
 static bool
@@ -482,7 +501,7 @@ same_resolution(const struct resolved *x, const struct resolved *y)
 }
 
 /* Writes the tasks resolve_later noted, RESOLVE_IN of one resolution per
- * statement. */
+ * statement, and forgets them. */
 static int
 write_resolved(struct db *db, struct claim_args *a, struct diag *d)
 {
@@ -512,6 +531,7 @@ write_resolved(struct db *db, struct claim_args *a, struct diag *d)
 		if (db_exec(st, d) < 0)
 			return -1;
 	}
+	a->nresolved = 0;
 	return 0;
 }
 
@@ -606,7 +626,7 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 
 		why = a->has_ip[i] ? geo_ip_reserved(&c->ip) : "no source address";
 		if (why != NULL) {
-			resolve_later(a, &q_task_skip, c->id, why);
+			resolve_later(a, &q_task_skip, c, why);
 			r->skipped++;
 			continue;
 		}
@@ -614,13 +634,13 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 		if (rc < 0)
 			return -1;
 		if (rc == 1 && row.live && strcmp(row.state, "ok") == 0) {
-			resolve_later(a, &q_task_cached_ok, c->id, NULL);
+			resolve_later(a, &q_task_cached_ok, c, NULL);
 			r->cached++;
 			cached_ok++;
 			continue;
 		}
 		if (rc == 1 && row.live && strcmp(row.state, "negative") == 0) {
-			resolve_later(a, &q_task_cached_negative, c->id, NULL);
+			resolve_later(a, &q_task_cached_negative, c, NULL);
 			r->cached++;
 			cached_negative++;
 			continue;
@@ -634,7 +654,8 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 			continue;
 		}
 		if (r->ncalls < a->max_calls) {
-			if (lease_task(db, a, c, d) < 0)
+			if ((cache_hit_waiting(a, &c->ip) && write_resolved(db, a, d) < 0) ||
+			    lease_task(db, a, c, d) < 0)
 				return -1;
 		} else if (a->defer_us > 0) {
 			if (defer_task(db, c->id, a->defer_us, d) < 0)

@@ -83,12 +83,16 @@ http_header(struct http *h, const char *cgi_name)
 bool
 http_header_conflicts(struct http *h, const char *cgi_name)
 {
-	const char *first = h->ops->param(h->transport, cgi_name, 0), *v;
+	const char *first = h->ops->param(h->transport, cgi_name, 0);
 
-	for (unsigned n = 1; first != NULL && (v = h->ops->param(h->transport, cgi_name, n)) != NULL;
-	     n++)
+	for (unsigned n = 1; first != NULL; n++) {
+		const char *v = h->ops->param(h->transport, cgi_name, n);
+
+		if (v == NULL)
+			break;
 		if (strcmp(v, first) != 0)
 			return true;
+	}
 	return false;
 }
 

@@ -73,14 +73,16 @@ compat_echo(struct ctx *c, int status, const char *prefix, const char *v, size_t
 					      text_utf8_cut(v, len, ECHO_MAX), v));
 }
 
-/* The compat 503 when the database is unreachable; otherwise -1 so the
- * pipeline answers 500. */
+/* The compat 503 when the database is unreachable.  -1 (the pipeline
+ * answers) for other errors, and for a connection lost before anything
+ * was sent, which the pipeline reconnects and runs again (its failure is
+ * then this same 503: ROUTE_LOGS_503). */
 static int
 storage_failure(struct ctx *c)
 {
 	char ra[24];
 
-	if (!db_error_unavailable(&c->diag))
+	if (!db_error_unavailable(&c->diag) || db_error_reconnectable(&c->diag))
 		return -1;
 	log_warn("logs: storage unavailable: %s", c->diag.msg);
 	compat(c, 503, "Storage unavailable");

@@ -32,8 +32,9 @@ enum route_flags {
 	ROUTE_DEBUG = 0x4,      /* only served with debug.routes = true */
 	ROUTE_OWN_413 = 0x8,    /* the handler answers a body over limits.max_body
 				 * itself (ctx->body_too_large; compat bodies) */
-	ROUTE_LOGS_503 = 0x10,  /* the database down before the handler ran (while
-				 * authenticating) is the compat log routes' 503,
+	ROUTE_LOGS_503 = 0x10,  /* the pipeline's 503 (the database down while
+				 * authenticating, or still down when a lost
+				 * connection was retried) is the compat log routes'
 				 * {"code": 503, "message": "Storage unavailable"} */
 };
 

@@ -265,6 +265,7 @@ reply_failure(struct ctx *c)
 	if (db_error_unavailable(&c->diag)) {
 		log_warn("database unavailable: %s", c->diag.msg);
 		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503)) {
+			http_discard(c->http);
 			reply_json_begin(c, 503);
 			jsonw_object_begin(&c->w);
 			jsonw_key(&c->w, "code");

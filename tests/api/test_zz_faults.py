@@ -128,6 +128,12 @@ def test_writes_after_a_database_restart_succeed_first_time(s):
         lambda i: s.post("/add_event", {"tags": ["fault-restart"]}, key=key),
         lambda i: s.post("/event/submit/", {"name": "restart", "status_code": 1},
                          key=key),
+        # the compat log routes: a lost connection is retried as elsewhere,
+        # never their own 503
+        lambda i: s.get("/query/date/2026-11-22", key=key),
+        lambda i: s.get("/query/service/local", key=key),
+        lambda i: s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
+            {"timestamp": "2026-11-22 14:00:00", "body": f"restart {i}"}]}),
     ]
     try:
         with open(conf, "a") as f:
@@ -155,6 +161,34 @@ def test_writes_after_a_database_restart_succeed_first_time(s):
        "each /update counted once")
     eq(int(s.scalar("SELECT COUNT(*) FROM tag_history h JOIN tags t ON t.id = h.tag_id"
                     " WHERE t.name = 'fault-restart'")), before + n, "one history row each")
+
+
+def test_compat_log_routes_retry_a_killed_connection(s):
+    """A connection the server killed (KILL, wait_timeout) is reconnected
+    and the request run again, on the compat log routes as on the others:
+    never their own 503 while the database is up."""
+    key = s.admin_key
+    routes = [lambda: s.get("/query/date/2026-11-22", key=key),
+              lambda: s.get("/query/service/local", key=key),
+              lambda: s.get("/query/level/info", key=key),
+              lambda: s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
+                  {"timestamp": "2026-11-22 14:00:00", "body": "after kill"}]}),
+              lambda: s.get("/keys", key=key)]
+    workers = len(s.pool_workers())
+    for _ in range(3 * workers):
+        for r in routes:
+            eq(r().status, 200, "before")
+    for _ in range(3):
+        ids = [row[0] for row in s.mysql(
+            "SELECT id FROM information_schema.processlist WHERE user = 'cairn'"
+            " AND id <> CONNECTION_ID()")]
+        assert ids, "cairn holds connections"
+        for i in ids:
+            s.mysql(f"KILL {i}")
+        for _ in range(2 * workers):
+            for r in routes:
+                got = r()
+                eq(got.status, 200, f"after KILL: {got}")
 
 
 def restart_database(s, db_args=None):
