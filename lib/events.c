@@ -558,7 +558,8 @@ events_http_stop(struct ctx *c)
 		if (json_parse(c->arena, c->http->body, c->http->body_len, &body, &c->diag) < 0)
 			return reply_error(c, 400, "invalid_json", "%s", c->diag.msg);
 		if (body == NULL) /* JSON null, which json-c reads as no object */
-			return reply_error(c, 400, "invalid_body", "the body must be a JSON object.");
+			return reply_error(c, 400, "invalid_body",
+					   "the body must be a JSON object.");
 	}
 	if (events_validate_stop(body, &has_stop, &stop_us, &err) < 0)
 		return reply_error(c, 400, err.code, "%s", err.msg);

@@ -50,26 +50,11 @@ logs_init(void)
 
 /* ================================================================ helpers */
 
-/* The compat body {"code": status, "message": msg}. Returns 0. */
-static int
-compat(struct ctx *c, int status, const char *msg)
-{
-	http_discard(c->http);
-	reply_json_begin(c, status);
-	jsonw_object_begin(&c->w);
-	jsonw_key(&c->w, "code");
-	jsonw_int(&c->w, status);
-	jsonw_key(&c->w, "message");
-	jsonw_string(&c->w, msg);
-	jsonw_object_end(&c->w);
-	return 0;
-}
-
-/* compat() with "<prefix><value>", the value cut to ECHO_MAX bytes. */
+/* reply_code_message() with "<prefix><value>", the value cut to ECHO_MAX bytes. */
 static int
 compat_echo(struct ctx *c, int status, const char *prefix, const char *v, size_t len)
 {
-	return compat(c, status, arena_printf(c->arena, "%s%.*s", prefix,
+	return reply_code_message(c, status, arena_printf(c->arena, "%s%.*s", prefix,
 					      text_utf8_cut(v, len, ECHO_MAX), v));
 }
 
@@ -85,7 +70,7 @@ storage_failure(struct ctx *c)
 	if (!db_error_unavailable(&c->diag) || db_error_reconnectable(&c->diag))
 		return -1;
 	log_warn("logs: storage unavailable: %s", c->diag.msg);
-	compat(c, 503, "Storage unavailable");
+	reply_code_message(c, 503, "Storage unavailable");
 	snprintf(ra, sizeof ra, "%lld", config_int("db.retry_after"));
 	reply_header(c, "Retry-After", ra);
 	return 0;
@@ -97,7 +82,10 @@ static int
 compat_query(struct ctx *c, const char *name, const char **v, size_t *len)
 {
 	if (query_count(&c->query, name) > 1) {
-		compat(c, 400, arena_printf(c->arena, "Invalid request: parameter %s given twice", name));
+		const char *msg = arena_printf(c->arena, "Invalid request: parameter %s given twice",
+					       name);
+
+		reply_code_message(c, 400, msg);
 		return -1;
 	}
 	return query_get(&c->query, name, v, len);
@@ -109,7 +97,7 @@ static int
 unauthorized(struct ctx *c)
 {
 	metrics_add(metric_rejected_auth, 1);
-	return compat(c, 403, MSG_UNAUTHORIZED);
+	return reply_code_message(c, 403, MSG_UNAUTHORIZED);
 }
 
 struct intake {
@@ -167,12 +155,12 @@ logs_http_intake(struct ctx *c)
 
 	/* 0. over limits.max_body: the compat 413 (the route has ROUTE_OWN_413) */
 	if (c->body_too_large)
-		return compat(c, 413, "Request body too large");
+		return reply_code_message(c, 413, "Request body too large");
 
 	/* 1. JSON: a non-JSON content type or body is the compat 400, not 415 */
 	if (!ctx_is_json(c) ||
 	    json_parse(c->arena, h->body ? h->body : "", h->body_len, &root, &c->diag) < 0)
-		return compat(c, 400, MSG_NOT_JSON);
+		return reply_code_message(c, 400, MSG_NOT_JSON);
 
 	/* 2. the key: body "key" and/or the headers, one key if several */
 	jkey = json_member(root, "key");
@@ -218,7 +206,7 @@ logs_http_intake(struct ctx *c)
 	in.service_id = c->auth.id;
 	if (logs_intake_validate(root, &lim, c->arena, &in.batch, msg, sizeof msg) < 0) {
 		metrics_add(metric_rejected_invalid, 1);
-		return compat(c, 400, msg);
+		return reply_code_message(c, 400, msg);
 	}
 
 	/* 5. one transaction, with the Idempotency-Key when given (a batch of
@@ -438,7 +426,7 @@ compat_page_args(struct ctx *c, struct logs_filter *f, int *limit)
 		return -1;
 	if (rc == 1) {
 		if (!cursor_parse(c, v, len, &f->cursor_ts, &f->cursor_id)) {
-			compat(c, 400, "Invalid request: bad cursor");
+			reply_code_message(c, 400, "Invalid request: bad cursor");
 			return -1;
 		}
 		f->has_cursor = true;

@@ -122,6 +122,20 @@ reply_text(struct ctx *c, int status, const char *text)
 	return reply_body(c, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
+int
+reply_code_message(struct ctx *c, int status, const char *msg)
+{
+	http_discard(c->http);
+	reply_json_begin(c, status);
+	jsonw_object_begin(&c->w);
+	jsonw_key(&c->w, "code");
+	jsonw_int(&c->w, status);
+	jsonw_key(&c->w, "message");
+	jsonw_string(&c->w, msg);
+	jsonw_object_end(&c->w);
+	return 0;
+}
+
 /* -------------------------------------------------------------- requests */
 
 const char *
@@ -264,18 +278,11 @@ reply_failure(struct ctx *c)
 {
 	if (db_error_unavailable(&c->diag)) {
 		log_warn("database unavailable: %s", c->diag.msg);
-		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503)) {
-			http_discard(c->http);
-			reply_json_begin(c, 503);
-			jsonw_object_begin(&c->w);
-			jsonw_key(&c->w, "code");
-			jsonw_int(&c->w, 503);
-			jsonw_key(&c->w, "message");
-			jsonw_string(&c->w, "Storage unavailable");
-			jsonw_object_end(&c->w);
-		} else {
-			reply_error(c, 503, "unavailable", "the database is unavailable; retry later");
-		}
+		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
+			reply_code_message(c, 503, "Storage unavailable");
+		else
+			reply_error(c, 503, "unavailable",
+				    "the database is unavailable; retry later");
 		char ra[24];
 
 		snprintf(ra, sizeof ra, "%lld", config_int("db.retry_after"));

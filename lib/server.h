@@ -95,6 +95,9 @@ int reply_stream(struct ctx *c);
 int reply_body(struct ctx *c, int status, const char *content_type,
 	       const char *body, size_t len);
 int reply_text(struct ctx *c, int status, const char *text);
+/* The compat log routes' body {"code": status, "message": msg} (API.md §1),
+ * replacing anything written so far. Returns 0. */
+int reply_code_message(struct ctx *c, int status, const char *msg);
 int reply_header(struct ctx *c, const char *name, const char *value);
 /* Writes a next_cursor value: the token that continues after the row whose
  * sort key is last when more is true, else null. */
