@@ -617,17 +617,27 @@ kv_http_list(struct ctx *c)
 	return 0;
 }
 
+/* GET's headers without its body (RFC 9110 §9.3.2): the Link to the next
+ * page too, so a client can walk the pages with HEAD. */
 int
 kv_http_head_list(struct ctx *c)
 {
 	struct list_args a;
+	char next[KV_KEY_MAX + 1];
+	size_t next_len;
 
 	if (list_args(c, &a) < 0) {
 		count(OP_LIST_INVALID);
 		return 0;
 	}
+	if (kv_store_list_next(c->db, a.from, a.from_len, a.filter ? &a.f : NULL, a.limit, next,
+			       &next_len, &c->diag) < 0)
+		return -1;
 	count(OP_LIST_OK);
-	return reply_body(c, 200, "application/json", "", 0);
+	reply_body(c, 200, "application/json", "", 0);
+	if (next_len > 0)
+		reply_header(c, "Link", next_link(c, &a, next));
+	return 0;
 }
 
 /* --------------------------------------------------------------------- jobs */

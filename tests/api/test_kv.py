@@ -179,6 +179,15 @@ def test_head_keys_200(s):
     eq(r.body, b"", "no body")
     r = s.request("HEAD", "/keys?filter=a*", key=rw(s))
     eq(r.status, 200, "with a filter")
+    # the same Link as GET, so HEAD can walk the pages
+    for i in range(3):
+        put_q(s, f"headpage{i}=v")
+    for q in ["filter=headpage*&limit=2", "filter=headpage*&limit=3"]:
+        g = s.get("/keys?" + q, key=rw(s))
+        h = s.request("HEAD", "/keys?" + q, key=rw(s))
+        eq((h.status, h.body), (200, b""), q)
+        eq(h.headers.get("link"), g.headers.get("link"), f"Link for {q}")
+    assert s.request("HEAD", "/keys?filter=headpage*&limit=2", key=rw(s)).headers.get("link")
 
 
 def test_delete_key(s):
