@@ -170,21 +170,28 @@ metrics_render(struct buf *out)
 
 	if (region == NULL)
 		return 0;
+	/* one block per name (the text format wants a metric's samples
+	 * together), in the order the names were first registered */
 	for (int i = 0; i < ncounters; i++) {
 		bool first = true;
 
-		for (int j = 0; j < i; j++)
-			if (strcmp(counters[j].name, counters[i].name) == 0)
-				first = false;
-		if (first)
-			rc |= buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", counters[i].name,
-					 counters[i].help, counters[i].name,
-					 counters[i].gauge ? "gauge" : "counter");
-		if (counters[i].labels[0])
-			rc |= buf_printf(out, "%s{%s} %lld\n", counters[i].name, counters[i].labels,
-					 (long long)sum((size_t)i));
-		else
-			rc |= buf_printf(out, "%s %lld\n", counters[i].name, (long long)sum((size_t)i));
+		for (int j = 0; j < i && first; j++)
+			first = strcmp(counters[j].name, counters[i].name) != 0;
+		if (!first)
+			continue;
+		rc |= buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", counters[i].name,
+				 counters[i].help, counters[i].name,
+				 counters[i].gauge ? "gauge" : "counter");
+		for (int j = i; j < ncounters; j++) {
+			if (strcmp(counters[j].name, counters[i].name) != 0)
+				continue;
+			if (counters[j].labels[0])
+				rc |= buf_printf(out, "%s{%s} %lld\n", counters[j].name,
+						 counters[j].labels, (long long)sum((size_t)j));
+			else
+				rc |= buf_printf(out, "%s %lld\n", counters[j].name,
+						 (long long)sum((size_t)j));
+		}
 	}
 	rc |= buf_puts(out, "# HELP cairn_http_requests_total Requests answered, by route, method and status.\n"
 			    "# TYPE cairn_http_requests_total counter\n");

@@ -23,6 +23,22 @@ def test_metrics_exposition(s):
     m = s.metrics()
     key = 'cairn_http_requests_total{method="GET",route="/healthz",status="200"}'
     assert m.get(key, 0) >= 1, key
+    # the text format: each family once, its HELP and TYPE first, then all
+    # of its samples together (group commit kinds once came in three blocks)
+    families, current = [], None
+    for line in r.body.decode().splitlines():
+        if line.startswith("# TYPE "):
+            current = line.split()[2]
+            assert current not in families, f"{current} declared twice"
+            families.append(current)
+        elif line and not line.startswith("#"):
+            name = line.split("{")[0].split(" ")[0]
+            base = name
+            for suffix in ("_bucket", "_sum", "_count"):
+                if name.endswith(suffix) and name[:-len(suffix)] == current:
+                    base = current
+            eq(base, current, f"sample {line!r} outside its family's block")
+    assert "cairn_group_commit_rows_total" in families, families
 
 
 def test_migrate_twice_is_a_no_op(s):
