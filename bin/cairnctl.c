@@ -45,6 +45,7 @@ usage(FILE *out)
 		"  event add|list|remove|stop|get|delete|tags ...\n"
 		"                                       the event timeline over HTTP\n"
 		"  kv stats                             count the live keys now\n"
+		"  kv sweep                             remove every expired key now\n"
 		"  geo requeue                          put failed geo tasks back in the queue\n"
 		"Each capability command prints its own usage when called without arguments.\n");
 }

@@ -692,6 +692,8 @@ def test_metrics_and_admin_views(s):
     queue = {r[0]: r for r in s.mysql("SELECT state, tasks, oldest_age_seconds FROM admin_geo_queue")}
     assert int(queue["done"][1]) >= 3, queue
     assert int(queue["skipped"][1]) >= 1, queue
+    for state, claimed, due in s.mysql("SELECT state, claimed, due_now FROM admin_geo_queue"):
+        assert claimed.isdigit() and due.isdigit(), (state, claimed, due)
     countries = s.mysql("SELECT country_code, events FROM admin_geo_by_country ORDER BY events DESC")
     assert countries and all(int(r[1]) > 0 for r in countries), countries
     eq(sum(int(r[1]) for r in countries),
