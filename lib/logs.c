@@ -55,25 +55,7 @@ static int
 compat_echo(struct ctx *c, int status, const char *prefix, const char *v, size_t len)
 {
 	return reply_code_message(c, status, arena_printf(c->arena, "%s%.*s", prefix,
-					      text_utf8_cut(v, len, ECHO_MAX), v));
-}
-
-/* The compat 503 when the database is unreachable.  -1 (the pipeline
- * answers) for other errors, and for a connection lost before anything
- * was sent, which the pipeline reconnects and runs again (its failure is
- * then this same 503: ROUTE_LOGS_503). */
-static int
-storage_failure(struct ctx *c)
-{
-	char ra[24];
-
-	if (!db_error_unavailable(&c->diag) || db_error_reconnectable(&c->diag))
-		return -1;
-	log_warn("logs: storage unavailable: %s", c->diag.msg);
-	reply_code_message(c, 503, "Storage unavailable");
-	snprintf(ra, sizeof ra, "%lld", config_int("db.retry_after"));
-	reply_header(c, "Retry-After", ra);
-	return 0;
+							  text_utf8_cut(v, len, ECHO_MAX), v));
 }
 
 /* A query parameter for a compat route: a repeated one is the compat 400.
@@ -170,9 +152,7 @@ logs_http_intake(struct ctx *c)
 		bkey = json_object_get_string(jkey);
 		bkey_len = (size_t)json_object_get_string_len(jkey);
 	}
-	if (ctx_keys_conflict(c) ||
-	    auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
-			 &hkey, &hkey_len) < 0)
+	if (ctx_request_key(c, &hkey, &hkey_len) < 0)
 		return unauthorized(c);
 	if (bkey != NULL && hkey != NULL &&
 	    (bkey_len != hkey_len || memcmp(bkey, hkey, bkey_len) != 0))
@@ -183,17 +163,17 @@ logs_http_intake(struct ctx *c)
 		return unauthorized(c);
 
 	/* 3. an enabled service's key, from an allowed address */
+	/* a database error is the pipeline's: it runs the request once more
+	 * after a lost connection, and answers the compat 503 (ROUTE_LOGS_503) */
 	rc = resolve(c, key, key_len);
 	if (rc < 0)
-		return storage_failure(c);
+		return -1;
 	if (rc == 1 || c->auth.kind != AUTH_SERVICE_KEY)
 		return unauthorized(c);
 	ips = arena_alloc(c->arena, LOGS_ALLOWED_IPS_CAP);
 	rc = logs_store_service_ips(c->db, c->auth.id, ips, &ips_set, &c->diag);
-	if (rc < 0 && db_error_reconnectable(&c->diag))
-		rc = logs_store_service_ips(c->db, c->auth.id, ips, &ips_set, &c->diag);
 	if (rc < 0)
-		return storage_failure(c);
+		return -1;
 	if (rc == 1)
 		return unauthorized(c);
 	if (ips_set && !logs_ip_allowed(ips, strlen(ips), h->remote_addr))
@@ -210,14 +190,12 @@ logs_http_intake(struct ctx *c)
 	}
 
 	/* 5. one transaction, with the Idempotency-Key when given (a batch of
-	 * one statement needs none of its own); once more after a connection
-	 * lost before COMMIT (the server rolled back) */
+	 * one statement needs none of its own); a connection lost before
+	 * COMMIT (the server rolled back) is the pipeline's to retry */
 	run = logs_store_insert_single(&in.batch) ? idem_run_single : idem_run;
 	rc = run(c, intake_txn, &in);
-	if (rc < 0 && db_error_reconnectable(&c->diag))
-		rc = run(c, intake_txn, &in);
 	if (rc < 0)
-		return storage_failure(c);
+		return -1;
 	if (in.stored) {
 		metrics_add(metric_records, (int64_t)in.batch.n);
 		metrics_add(metric_batches_ok, 1);
@@ -455,8 +433,7 @@ compat_date(struct ctx *c, struct logs_filter *f)
 	return 0;
 }
 
-/* Looks a service up by its path name: 0 found, 1 answered (404, or the
- * compat 503), -1 error. */
+/* Looks a service up by its path name: 0 found, 1 answered 404, -1 error. */
 static int
 compat_service(struct ctx *c, const char *name, size_t len, struct logs_service *s)
 {
@@ -465,7 +442,7 @@ compat_service(struct ctx *c, const char *name, size_t len, struct logs_service 
 	if (logs_service_name_valid(name, len))
 		rc = logs_store_service_get(c->db, name, len, s, &c->diag);
 	if (rc < 0)
-		return storage_failure(c) < 0 ? -1 : 1;
+		return -1;
 	if (rc == 1)
 		compat_echo(c, 404, "Invalid request: bad service ", name, len);
 	return rc;
@@ -482,7 +459,7 @@ compat_run(struct ctx *c, struct logs_filter *f, int limit)
 	pg.limit = limit;
 	f->limit = limit + 1;
 	if (logs_store_search(c->db, f, page_row, &pg, &c->diag) < 0)
-		return c->http->streaming ? -1 : storage_failure(c);
+		return -1;
 	page_finish(&pg);
 	return 0;
 }
@@ -776,7 +753,7 @@ logs_http_purge(struct ctx *c)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	if (logs_store_purge(c->db, s->id, day, dry_run, &deleted, &c->diag) < 0)
-		return storage_failure(c);
+		return -1;
 	if (!dry_run) {
 		metrics_add(metric_purged, deleted);
 		log_info("purge: deleted %lld records of service %s before %.*s by %s",

@@ -169,11 +169,14 @@ ctx_header(struct ctx *c, const char *cgi_name)
 	return http_header(c->http, cgi_name);
 }
 
-bool
-ctx_keys_conflict(struct ctx *c)
+int
+ctx_request_key(struct ctx *c, const char **key, size_t *len)
 {
-	return http_header_conflicts(c->http, "HTTP_AUTHORIZATION") ||
-	       http_header_conflicts(c->http, "HTTP_X_API_KEY");
+	if (http_header_conflicts(c->http, "HTTP_AUTHORIZATION") ||
+	    http_header_conflicts(c->http, "HTTP_X_API_KEY"))
+		return -1;
+	return auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
+			    key, len);
 }
 
 int
@@ -303,9 +306,7 @@ authenticate(struct ctx *c)
 
 	if (r->flags & ROUTE_SELF_AUTH)
 		return 0;
-	if (ctx_keys_conflict(c) ||
-	    auth_extract(ctx_header(c, "HTTP_AUTHORIZATION"), ctx_header(c, "HTTP_X_API_KEY"),
-			 &key, &len) < 0) {
+	if (ctx_request_key(c, &key, &len) < 0) {
 		reply_error(c, 401, "unauthorized",
 			    "malformed credentials, or two different keys in one request");
 		return -1;

@@ -73,9 +73,11 @@ const char *ctx_param(struct ctx *c, const char *name, size_t *len);
 int ctx_query(struct ctx *c, const char *name, const char **value, size_t *len);
 /* A request header by CGI name ("HTTP_IF_MATCH"), NULL if absent. */
 const char *ctx_header(struct ctx *c, const char *cgi_name);
-/* True when Authorization or X-API-Key is repeated with different values
- * (API.md §0: two different keys in one request are refused). */
-bool ctx_keys_conflict(struct ctx *c);
+/* The key the request carries, from Authorization: Bearer or X-API-Key
+ * (auth_extract): 0 with *key NULL when there is none; -1 when malformed
+ * or when it names two different keys, in both headers or in one header
+ * repeated (API.md §0). */
+int ctx_request_key(struct ctx *c, const char **key, size_t *len);
 /* Keyset paging: ?limit= (1..max, default def) and ?cursor=, a token this
  * server gave (see reply_next_cursor).  *after is the sort key of the last
  * row already shown, NULL without a cursor.  0, or -1 after answering 400

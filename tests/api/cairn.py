@@ -66,23 +66,25 @@ class Stack:
                 content_type=None, timeout=30):
         """One request on a fresh connection. body: bytes, str, or a
         JSON-able object (then Content-Type defaults to application/json).
-        key: an API key for Authorization: Bearer (None: no key)."""
-        hdrs = dict(headers or {})
+        headers: a dict, or a list of (name, value) pairs, which may repeat
+        a name. key: an API key for Authorization: Bearer (None: no key)."""
+        hdrs = list(headers.items() if isinstance(headers, dict) else headers or [])
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             content_type = content_type or "application/json"
         if isinstance(body, str):
             body = body.encode("utf-8")
-        if content_type is not None:
-            hdrs["Content-Type"] = content_type
-        if key is not None:
-            hdrs["Authorization"] = "Bearer " + key
+        # content_type and key replace a header of the same name
+        for name, value in (("Content-Type", content_type),
+                            ("Authorization", None if key is None else "Bearer " + key)):
+            if value is not None:
+                hdrs = [(k, v) for k, v in hdrs if k != name] + [(name, value)]
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
-            for k, v in hdrs.items():
+            for k, v in hdrs:
                 conn.putheader(k, v)
-            if body is not None and "Content-Length" not in hdrs:
+            if body is not None and all(k != "Content-Length" for k, _ in hdrs):
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body)
             r = conn.getresponse()

@@ -1,7 +1,6 @@
 """Every error answer of API.md §0 comes in the JSON envelope with the right
 status: 401, 403, 404, 405 (+Allow), 413, 415, and 400 for every kind of
 invalid JSON."""
-import http.client
 import json
 
 from cairn import eq, is_envelope
@@ -161,48 +160,34 @@ def test_request_id_on_errors(s):
     assert rid and len(rid) >= 16, r.headers
 
 
-def raw_request(s, method, path, headers, body=None):
-    """A request whose headers may repeat (a list of pairs): (status, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
-    try:
-        conn.putrequest(method, path)
-        for name, value in headers:
-            conn.putheader(name, value)
-        data = body.encode() if body is not None else None
-        if data is not None:
-            conn.putheader("Content-Type", "application/json")
-            conn.putheader("Content-Length", str(len(data)))
-        conn.endheaders(data)
-        r = conn.getresponse()
-        return r.status, r.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
-
-
 def test_repeated_key_headers(s):
     """A header line repeated reaches cairn twice: two different keys are
     refused (API.md §0), never read as whichever came first."""
     admin = s.admin_key
+
+    def send(method, path, headers, body=None):
+        r = s.request(method, path, body=body, headers=headers,
+                      content_type="application/json" if body is not None else None)
+        return r.status, r.body.decode("utf-8", "replace")
     for first, second in [(admin, "bogus"), ("bogus", admin)]:
-        status, body = raw_request(s, "GET", "/admin/api-keys",
-                                   [("X-API-Key", first), ("X-API-Key", second)])
+        status, body = send("GET", "/admin/api-keys",
+                            [("X-API-Key", first), ("X-API-Key", second)])
         eq(status, 401, f"{first[:5]} then {second[:5]}")
-    status, _ = raw_request(s, "GET", "/admin/api-keys", [("X-API-Key", admin)] * 2)
+    status, _ = send("GET", "/admin/api-keys", [("X-API-Key", admin)] * 2)
     eq(status, 200, "repeated with the same key")
     # nginx refuses a repeated Authorization line itself (cairn would 401 it:
     # tests/unit/test_pipeline.c)
-    status, _ = raw_request(s, "GET", "/admin/api-keys", [("Authorization", "Bearer " + admin),
-                                                          ("Authorization", "Bearer bogus")])
+    status, _ = send("GET", "/admin/api-keys", [("Authorization", "Bearer " + admin),
+                                                ("Authorization", "Bearer bogus")])
     assert status in (400, 401), status
     # /intake authenticates itself: the compat 403
     svc = s.env["CAIRN_SERVICE_KEY"]
     rec = json.dumps({"data": [{"timestamp": "2026-11-22 14:00:00", "body": "x"}]})
-    status, body = raw_request(s, "POST", "/intake", [("X-API-Key", svc), ("X-API-Key", admin)],
-                               rec)
+    status, body = send("POST", "/intake", [("X-API-Key", svc), ("X-API-Key", admin)], rec)
     eq((status, json.loads(body)), (403, {"code": 403, "message": "Unauthorized"}), "intake")
-    status, _ = raw_request(s, "POST", "/intake", [("X-API-Key", svc)] * 2, rec)
+    status, _ = send("POST", "/intake", [("X-API-Key", svc)] * 2, rec)
     eq(status, 200, "intake, the same key twice")
     # two different Idempotency-Keys
-    status, body = raw_request(s, "POST", "/intake", [("X-API-Key", svc), ("Idempotency-Key", "a"),
-                                                      ("Idempotency-Key", "b")], rec)
+    status, body = send("POST", "/intake", [("X-API-Key", svc), ("Idempotency-Key", "a"),
+                                            ("Idempotency-Key", "b")], rec)
     eq(status, 400, f"two Idempotency-Keys: {body}")

@@ -81,6 +81,9 @@ def test_database_down_gives_503_then_recovers(s):
             r = s.post("/_debug/idempotent", {"n": 1}, key=s.admin_key)
             eq(r.status, 503, "write route")
         # the compat log routes keep their own body (API.md §1)
+        r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
+            {"timestamp": "2026-11-22 14:00:00", "body": "db down"}]}, timeout=30)
+        eq((r.status, r.json()), (503, {"code": 503, "message": "Storage unavailable"}), "/intake")
         for method, path in [("GET", "/query/date/2026-11-22"), ("GET", "/query/service/local"),
                              ("GET", "/query/level/info"), ("POST", "/purge/local/2020-01-01")]:
             r = s.request(method, path, key=s.admin_key, timeout=30)
