@@ -237,7 +237,6 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 					   IDEM_KEY_MAX);
 		ic.key = key;
 		ic.key_len = len;
-		ic.route = c->match.route->pattern;
 		request_hash(c->http, ic.hash);
 		/* scope by method too: the pattern alone is shared by methods */
 		ic.route = arena_printf(c->arena, "%s %s", c->match.route->method,

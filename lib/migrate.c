@@ -64,7 +64,8 @@ list_files(const char *dir, struct migration **out, size_t *n, struct diag *d)
 		if (count == MIGRATE_MAX_FILES)
 			break;
 		m = mem_realloc(m, (count + 1) * sizeof *m);
-		m[count].version = atoi(nm) /* four digits */;
+		m[count].version = (nm[0] - '0') * 1000 + (nm[1] - '0') * 100 +
+				   (nm[2] - '0') * 10 + (nm[3] - '0');
 		snprintf(m[count].name, sizeof m[count].name, "%s", nm);
 		count++;
 	}
@@ -113,9 +114,14 @@ checksum(const char *text, size_t len, char out[65])
 	unsigned char md[32];
 	unsigned int n = 32;
 
+	static const char hex[] = "0123456789abcdef";
+
 	EVP_Digest(text, len, md, &n, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
 }
 
 /* 1 with sum filled when applied, 0 when not, -1 on error. */

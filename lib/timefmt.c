@@ -1,6 +1,5 @@
 #include "autoconfig.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -235,7 +234,9 @@ split(int64_t usec, int64_t *days, int64_t *secs_of_day, int64_t *frac)
 }
 
 /* Written by hand, not with sprintf: result pages and log batches format
- * thousands of times per request. */
+ * thousands of times per request.  An instant outside TIMEFMT_MIN_USEC ..
+ * TIMEFMT_MAX_USEC, which no caller passes, prints as the nearer limit, so
+ * the year always has four digits and the text fits TIMEFMT_*_LEN. */
 static void
 format(int64_t usec, char sep, int with_frac, const char *suffix, char *out)
 {
@@ -243,14 +244,15 @@ format(int64_t usec, char sep, int with_frac, const char *suffix, char *out)
 	int y;
 	unsigned m, d;
 	char *p = out;
+	size_t suffix_len = strlen(suffix);
 
+	if (usec < TIMEFMT_MIN_USEC)
+		usec = TIMEFMT_MIN_USEC;
+	if (usec > TIMEFMT_MAX_USEC)
+		usec = TIMEFMT_MAX_USEC;
 	split(usec, &days, &sod, &frac);
 	timefmt_civil_from_days(days, &y, &m, &d);
-	if (y < 0 || y > 9999) {
-		p += sprintf(p, "%04d", y);
-	} else {
-		p = text_put_digits(p, (unsigned)y, 4);
-	}
+	p = text_put_digits(p, (unsigned)y, 4);
 	*p++ = '-';
 	p = text_put_digits(p, m, 2);
 	*p++ = '-';
@@ -265,7 +267,7 @@ format(int64_t usec, char sep, int with_frac, const char *suffix, char *out)
 		*p++ = '.';
 		p = text_put_digits(p, (unsigned)frac, 6);
 	}
-	strcpy(p, suffix);
+	memcpy(p, suffix, suffix_len + 1);
 }
 
 void

@@ -530,19 +530,29 @@ stats(struct conn *c)
 	free(b.p);
 }
 
+/* A decimal integer from min to max: the whole of v, nothing else. */
 static bool
-number_param(const char *q, const char *name, long min, long max, long *out)
+number_parse(const char *v, long min, long max, long *out)
 {
-	char v[32], *end;
+	char *end;
 	long n;
 
-	if (!query_param(q, name, v, sizeof v))
-		return true;
+	errno = 0;
 	n = strtol(v, &end, 10);
-	if (end == v || *end != '\0' || n < min || n > max)
+	if (end == v || *end != '\0' || errno != 0 || n < min || n > max)
 		return false;
 	*out = n;
 	return true;
+}
+
+static bool
+number_param(const char *q, const char *name, long min, long max, long *out)
+{
+	char v[32];
+
+	if (!query_param(q, name, v, sizeof v))
+		return true;
+	return number_parse(v, min, max, out);
 }
 
 static void
@@ -788,30 +798,32 @@ main(int argc, char **argv)
 	S.seed = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long port = 0, seed = 0;
+		bool ok = v != NULL;
 
-		if (v != NULL && strcmp(argv[i], "--port") == 0)
-			S.port = atoi(v);
-		else if (v != NULL && strcmp(argv[i], "--pidfile") == 0)
+		if (ok && strcmp(argv[i], "--port") == 0) {
+			ok = number_parse(v, 1, 65535, &port);
+			S.port = (int)port;
+		} else if (ok && strcmp(argv[i], "--pidfile") == 0) {
 			pidfile = v;
-		else if (v != NULL && strcmp(argv[i], "--limit") == 0)
-			S.limit = atol(v);
-		else if (v != NULL && strcmp(argv[i], "--stall-pct") == 0)
-			S.stall_pct = atol(v);
-		else if (v != NULL && strcmp(argv[i], "--stall-ms") == 0)
-			S.stall_ms = atol(v);
-		else if (v != NULL && strcmp(argv[i], "--seed") == 0)
-			S.seed = strtoull(v, NULL, 10);
-		else {
+		} else if (ok && strcmp(argv[i], "--limit") == 0) {
+			ok = number_parse(v, 1, 1000000, &S.limit);
+		} else if (ok && strcmp(argv[i], "--stall-pct") == 0) {
+			ok = number_parse(v, 0, 100, &S.stall_pct);
+		} else if (ok && strcmp(argv[i], "--stall-ms") == 0) {
+			ok = number_parse(v, 0, 600000, &S.stall_ms);
+		} else if (ok && strcmp(argv[i], "--seed") == 0) {
+			ok = number_parse(v, 0, 1L << 30, &seed);
+			S.seed = (uint64_t)seed;
+		} else {
+			ok = false;
+		}
+		if (!ok) {
 			fprintf(stderr, "usage: geo-standin [--port N] [--pidfile FILE] [--limit R] "
 					"[--stall-pct P] [--stall-ms MS] [--seed S]\n");
 			return 2;
 		}
 		i++;
-	}
-	if (S.port < 1 || S.port > 65535 || S.limit < 1 || S.stall_pct < 0 || S.stall_pct > 100 ||
-	    S.stall_ms < 0) {
-		fprintf(stderr, "geo-standin: bad option value\n");
-		return 2;
 	}
 	S.rng = S.seed * 2654435761u + 88172645463325252ull;
 	S.started = now_us();
