@@ -3,7 +3,9 @@
  * SIGTERM.  Any number may run, on any number of hosts. */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,13 +22,52 @@
 #include "geo_enrich.h"
 #include "geo_store.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
+static const char *config_path;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload = 1;
+}
+
+static int
+open_log(void)
+{
+	const char *file = config_str("log.file");
+
+	if (log_open("cairn-worker", config_str("log.level"), file, config_bool("log.syslog")) < 0) {
+		fprintf(stderr, "cairn-worker: cannot open log file %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: re-read the file (a bad one leaves the old settings in force)
+ * and reopen the log file, so logrotate can move it away.  The geo
+ * settings read at start-up (its URL, rate and slots) take effect only
+ * after a restart. */
+static void
+reload_config(void)
+{
+	struct diag d;
+
+	if (config_load(config_path, &d) < 0) {
+		log_error("SIGHUP: configuration not reloaded, keeping the old one: %s", d.msg);
+		return;
+	}
+	log_close();
+	if (open_log() < 0)
+		log_open("cairn-worker", config_str("log.level"), NULL, false);
+	log_info("SIGHUP: configuration reloaded and log reopened");
 }
 
 static const struct job jobs[] = {
@@ -47,7 +88,6 @@ static const struct job jobs[] = {
 int
 main(int argc, char **argv)
 {
-	const char *config_path = NULL;
 	char holder[128], host[64];
 	struct sigaction sa;
 	struct diag d;
@@ -67,15 +107,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "cairn-worker: %s\n", d.msg);
 		return 1;
 	}
-	if (log_open("cairn-worker", config_str("log.level"), config_str("log.file"),
-		     config_bool("log.syslog")) < 0) {
-		fprintf(stderr, "cairn-worker: cannot open log file\n");
+	if (open_log() < 0)
 		return 1;
-	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (gethostname(host, sizeof host) < 0)
 		snprintf(host, sizeof host, "unknown");
@@ -86,11 +125,18 @@ main(int argc, char **argv)
 	/* geo: the enrichment loop runs in this one thread, in the time the
 	 * loop below used to sleep: geo_enrich_run() drives the provider
 	 * calls (libcurl multi, curl_multi_poll with short timeouts) for the
-	 * given milliseconds, then the jobs get their turn.  A job step pauses
-	 * the calls for its duration, so job steps must stay short. */
+	 * given milliseconds, then the jobs get their turn.  A job slice
+	 * pauses the calls for its duration (about 50 ms at most); while a
+	 * job has a backlog, the calls and the job take turns quickly. */
 	geo = geo_enrich_new(holder);
 	while (!stop) {
-		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &d) < 0) {
+		bool more;
+
+		if (reload) {
+			reload = 0;
+			reload_config();
+		}
+		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &more, &d) < 0) {
 			backoff_ms = backoff_ms ? backoff_ms * 2 : 250;
 			if (backoff_ms > 5000)
 				backoff_ms = 5000;
@@ -100,7 +146,8 @@ main(int argc, char **argv)
 			continue;
 		}
 		backoff_ms = 0;
-		geo_enrich_run(geo, db, (long)config_int("worker.tick_ms"), &stop);
+		geo_enrich_run(geo, db, more ? JOBS_BACKLOG_PAUSE_MS : (long)config_int("worker.tick_ms"),
+			       &stop);
 	}
 	log_info("cairn-worker stopping");
 	/* SIGTERM: give back what waits, finish the calls in flight */

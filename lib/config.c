@@ -109,11 +109,42 @@ config_find(const char *name, size_t len, size_t *index)
 	return NULL;
 }
 
+/* The string settings that take one of a few words, space-separated. */
+static const struct {
+	const char *name, *words;
+} config_choices[] = {
+	{"log.level", "error warn info debug"},
+};
+
+/* Whether value is one of the space-separated words. */
+static bool
+config_choice(const char *words, const char *value)
+{
+	size_t len = strlen(value);
+
+	for (const char *w = words; *w != '\0';) {
+		size_t n = strcspn(w, " ");
+
+		if (n == len && memcmp(w, value, n) == 0)
+			return true;
+		w += n + (w[n] == ' ');
+	}
+	return false;
+}
+
 static int
 config_convert(const struct config_key *k, const char *value, long long *out,
 	       struct diag *d)
 {
 	if (k->type == CONFIG_STR) {
+		for (size_t i = 0; i < sizeof config_choices / sizeof config_choices[0]; i++) {
+			if (strcmp(config_choices[i].name, k->name) == 0 &&
+			    !config_choice(config_choices[i].words, value)) {
+				diag_set(d, DIAG_INVALID, "%s: expected one of %s, got '%s'",
+					 k->name, config_choices[i].words, value);
+				return -1;
+			}
+		}
 		*out = 0;
 		return 0;
 	}

@@ -9,7 +9,11 @@
 #include "log.h"
 #include "timefmt.h"
 
-#define JOBS_MAX_STEPS 100
+/* A run is a slice of steps: it ends when the job has nothing more to do
+ * or after JOBS_SLICE_US, whichever comes first.  A job with more left is
+ * due again at once, and the worker drives its geo calls in between, so a
+ * backlog never holds calls in flight past their timeout. */
+#define JOBS_SLICE_US 50000
 
 DB_QUERY(q_ensure,
 	 "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?, NOW(6))");
@@ -51,15 +55,16 @@ exec_lease(struct db *db, struct db_query *q, const struct job *job,
 	return 0;
 }
 
+/* Ends a run: the job is next due in next_in seconds. */
 static int
-release(struct db *db, const struct job *job, const char *holder,
+release(struct db *db, const struct job *job, const char *holder, unsigned next_in,
 	const char *error, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_release, d);
 
 	if (st == NULL)
 		return -1;
-	db_bind_int(st, 0, job->interval_seconds);
+	db_bind_int(st, 0, next_in);
 	db_bind_int(st, 1, error ? 1 : 0);
 	if (error)
 		db_bind_str(st, 2, error);
@@ -70,6 +75,10 @@ release(struct db *db, const struct job *job, const char *holder,
 	return db_exec(st, d);
 }
 
+/* Runs one slice of a job whose lease this worker holds.  Returns 1 when
+ * the job has more to do now (it is released as due at once), 0 when it
+ * is done or failed (released with its interval), -1 if the database is
+ * unavailable. */
 static int
 run_job(struct db *db, const struct job *job, const char *holder,
 	volatile sig_atomic_t *stop, struct diag *d)
@@ -81,13 +90,15 @@ run_job(struct db *db, const struct job *job, const char *holder,
 	const char *error = NULL;
 
 	diag_clear(&err);
-	while (more && steps < JOBS_MAX_STEPS && !*stop) {
+	while (more && !*stop) {
 		if (job->step(db, &more, &err) < 0) {
 			error = err.msg;
 			break;
 		}
 		steps++;
-		if (more && (exec_lease(db, &q_renew, job, holder, &affected, d) < 0 || affected == 0)) {
+		if (!more || timefmt_monotonic_us() - t0 >= JOBS_SLICE_US)
+			break;
+		if (exec_lease(db, &q_renew, job, holder, &affected, d) < 0 || affected == 0) {
 			log_warn("job %s: lost its lease", job->name);
 			return 0;
 		}
@@ -96,14 +107,18 @@ run_job(struct db *db, const struct job *job, const char *holder,
 
 	if (error != NULL)
 		log_error("job %s failed after %d steps: %s", job->name, steps, error);
+	else if (more)
+		log_debug("job %s: %d steps in %.1f ms, more left", job->name, steps, ms);
 	else
-		log_info("job %s: %d steps in %.1f ms%s", job->name, steps, ms,
-			 more ? " (more left)" : "");
+		log_info("job %s: %d steps in %.1f ms", job->name, steps, ms);
 	if (error != NULL && db_error_unavailable(&err)) {
 		*d = err;
 		return -1;
 	}
-	return release(db, job, holder, error, d);
+	more = more && error == NULL;
+	if (release(db, job, holder, more ? 0 : job->interval_seconds, error, d) < 0)
+		return -1;
+	return more;
 }
 
 /* What this worker knows of each job between ticks: whether its lease row
@@ -123,9 +138,11 @@ static struct job_state job_states[JOBS_MAX];
 
 int
 jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
-	  volatile sig_atomic_t *stop, struct diag *d)
+	  volatile sig_atomic_t *stop, bool *more_left, struct diag *d)
 {
-	int ran = 0;
+	int ran = 0, rc;
+
+	*more_left = false;
 
 	for (size_t i = 0; i < n && i < JOBS_MAX && !*stop; i++) {
 		struct job_state *js = &job_states[i];
@@ -152,9 +169,11 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 			js->next_try = timefmt_monotonic_ms() + recheck;
 			continue;
 		}
-		if (run_job(db, &jobs[i], holder, stop, d) < 0)
+		rc = run_job(db, &jobs[i], holder, stop, d);
+		if (rc < 0)
 			return -1;
-		js->next_try = timefmt_monotonic_ms() + recheck;
+		js->next_try = rc == 1 ? 0 : timefmt_monotonic_ms() + recheck;
+		*more_left = *more_left || rc == 1;
 		ran++;
 	}
 	return ran;

@@ -10,6 +10,7 @@
 #define CAIRN_JOBS_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "db.h"
 #include "diag.h"
@@ -21,11 +22,17 @@ struct job {
 	int (*step)(struct db *db, int *more, struct diag *d);
 };
 
-/* Runs every due job once (at most JOBS_MAX_STEPS steps each).  The
+/* Runs one slice (at most about 50 ms of steps) of every due job.  The
  * worker remembers when each job may next be due and asks the database
- * only then, so an idle worker costs a few statements a second.  Returns
- * the number of jobs that ran, or -1 if the database failed. */
-int jobs_tick(struct db *db, const struct job *jobs, size_t n,
-	      const char *holder, volatile sig_atomic_t *stop, struct diag *d);
+ * only then, so an idle worker costs a few statements a second.  Sets
+ * *more_left when a job stopped at the end of its slice with work left:
+ * call again soon.  Returns the number of jobs that ran, or -1 if the
+ * database failed. */
+/* How long the worker drives its geo calls between two slices of a job
+ * with work left: the job gets about half the time. */
+#define JOBS_BACKLOG_PAUSE_MS 50
+
+int jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
+	      volatile sig_atomic_t *stop, bool *more_left, struct diag *d);
 
 #endif

@@ -265,6 +265,15 @@ static const struct value_case value_cases[] = {
 	{"debug.routes", "truex", 0},
 	{"db.host", "", 1},
 	{"db.host", "anything at all", 1},
+	{"log.level", "error", 1},
+	{"log.level", "warn", 1},
+	{"log.level", "info", 1},
+	{"log.level", "debug", 1},
+	{"log.level", "verbose", 0},
+	{"log.level", "warning", 0},
+	{"log.level", "INFO", 0},
+	{"log.level", "info debug", 0},
+	{"log.level", "", 0},
 };
 
 START_TEST(test_values_parse_text)
@@ -292,7 +301,7 @@ START_TEST(test_values_set)
 	const char *before_s = NULL;
 	char saved[64];
 
-	if (strcmp(c->key, "db.host") == 0) {
+	if (strcmp(c->key, "db.host") == 0 || strcmp(c->key, "log.level") == 0) {
 		before_s = config_str(c->key);
 		snprintf(saved, sizeof saved, "%s", before_s);
 	} else {
@@ -445,6 +454,42 @@ START_TEST(test_load_missing_file)
 }
 END_TEST
 
+/* The example a host starts from parses, with every setting it shows
+ * commented out ("# key = value") turned on as well. */
+START_TEST(test_example_parses)
+{
+	const char *src = getenv("CAIRN_SRC_DIR");
+	char path[4096], line[1024];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *in, *out;
+	struct diag d;
+	int shown = 0;
+
+	snprintf(path, sizeof path, "%s/cairn.conf.example", src ? src : ".");
+	in = fopen(path, "r");
+	ck_assert_msg(in != NULL, "%s: %s", path, strerror(errno));
+	out = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(out);
+	while (fgets(line, sizeof line, in) != NULL) {
+		const char *l = line;
+		size_t name = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz_.");
+
+		if (strncmp(line, "# ", 2) == 0 && name > 0 && strncmp(line + 2 + name, " = ", 3) == 0) {
+			l = line + 2;
+			shown++;
+		}
+		fputs(l, out);
+	}
+	fclose(in);
+	fclose(out);
+	ck_assert_int_gt(shown, 3);
+	diag_clear(&d);
+	ck_assert_msg(config_parse_text(text, len, "cairn.conf.example", &d) == 0, "%s", d.msg);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_describe)
 {
 	char *text = NULL;
@@ -482,6 +527,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_values_set, 0, TEST_LEN(value_cases));
 	tcase_add_test(tc, test_set_values);
 	tcase_add_test(tc, test_error_keeps_earlier_lines_checked);
+	tcase_add_test(tc, test_example_parses);
 	tcase_add_test(tc, test_describe);
 	suite_add_tcase(s, tc);
 
