@@ -353,3 +353,22 @@ def test_sighup_reloads_configuration(s):
         hup_and_settle(s)
     r = s.post("/admin/api-keys", body, key=s.admin_key)
     eq(r.status, 400, "back to the default limit (and the name is too long)")
+
+
+def test_worker_sighup_reloads_and_keeps_running(s):
+    """SIGHUP makes cairn-worker re-read its configuration and reopen its
+    log file (for logrotate); it used to kill the worker."""
+    with open(s.env["CAIRN_WORKER_PIDFILE"]) as f:
+        pid = int(f.read())
+    log = os.path.join(s.dir, "worker.log")
+    os.rename(log, log + ".1")
+    os.kill(pid, signal.SIGHUP)
+    s.wait_for(lambda: os.path.exists(log) and "SIGHUP: configuration reloaded"
+               in open(log).read(), timeout=30, what="a new log file with the reload")
+    os.kill(pid, 0)  # still running
+    # and still working: a key that expires is swept
+    r = s.request("PUT", "/keys/sighup-expiring?expire_in=1", b"v",
+                  content_type="text/plain", key=s.admin_key)
+    assert r.status in (200, 201), r
+    s.wait_for(lambda: s.scalar("SELECT COUNT(*) FROM kv_keys WHERE k = 'sighup-expiring'")
+               == "0", timeout=30, what="the expired key swept after SIGHUP")
