@@ -147,14 +147,18 @@ DB_QUERY(q_breaker_success,
 	 "UPDATE geo_budget SET breaker = 'closed', failures = 0, open_until = NULL,"
 	 " probe_until = NULL WHERE id = 1 AND (breaker <> 'closed' OR failures <> 0)");
 
+/* Every DELETE or UPDATE with a LIMIT orders by a unique key, so a replica
+ * replaying it as a statement picks the same rows (MariaDB still notes it
+ * as unsafe under binlog_format = STATEMENT, and logs it as rows under
+ * MIXED, its default). */
 DB_QUERY(q_requeue_forget,
-	 "DELETE FROM geo_cache WHERE state = 'negative' LIMIT 1000");
+	 "DELETE FROM geo_cache WHERE state = 'negative' ORDER BY ip LIMIT 1000");
 DB_QUERY(q_requeue,
 	 "UPDATE geo_tasks SET state = 'queued', attempts = 0, next_attempt_at = NOW(6),"
 	 " resolved_at = NULL, lease_until = NULL WHERE state = 'failed' ORDER BY id LIMIT 500");
 DB_QUERY(q_cache_expire,
 	 "DELETE FROM geo_cache WHERE expires_at < NOW(6) - INTERVAL 60 SECOND"
-	 " ORDER BY expires_at LIMIT 1000");
+	 " ORDER BY expires_at, ip LIMIT 1000");
 
 DB_QUERY(q_m_queue,
 	 "SELECT COUNT(*), COALESCE(SUM(next_attempt_at <= NOW(6)), 0),"

@@ -25,7 +25,7 @@ DB_QUERY(q_store,
 	 " WHERE caller = ? AND route = ? AND idem_key = ?");
 DB_QUERY(q_expire,
 	 "DELETE FROM idempotency_keys WHERE created_at < NOW(6) - INTERVAL ? HOUR"
-	 " ORDER BY created_at LIMIT 1000");
+	 " ORDER BY created_at, id LIMIT 1000");
 
 enum claim { CLAIM_NEW, CLAIM_REPLAY, CLAIM_MISMATCH };
 

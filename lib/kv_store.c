@@ -76,13 +76,18 @@ DB_QUERY(q_list_char,
 DB_QUERY(q_clear_next, "SELECT k FROM kv_keys WHERE k >= ? ORDER BY k LIMIT 1 OFFSET ?");
 DB_QUERY(q_clear_range, "DELETE FROM kv_keys WHERE k >= ? AND k < ? AND " LIVE);
 
-/* ORDER BY a unique column set keeps DELETE .. LIMIT deterministic
- * (safe for statement-based replication). */
+/* ORDER BY a unique column set keeps DELETE .. LIMIT deterministic, so a
+ * replica replaying it as a statement deletes the same rows (MariaDB still
+ * notes any LIMIT as unsafe under binlog_format = STATEMENT, and logs it
+ * as rows under MIXED, its default). */
 DB_QUERY(q_sweep,
 	 "DELETE FROM kv_keys WHERE expires_at <= NOW(6) ORDER BY expires_at, k LIMIT ?");
 DB_QUERY(q_stat_add,
 	 "UPDATE kv_stats SET n = n + ?, updated_at = NOW(6) WHERE name = 'expired_total'");
 DB_QUERY(q_count, "SELECT COUNT(*) FROM kv_keys WHERE " LIVE);
+DB_QUERY(q_count_chunk,
+	 "SELECT COUNT(*), COALESCE(SUM" LIVE ", 0), MAX(k) FROM"
+	 " (SELECT k, expires_at FROM kv_keys WHERE k > ? ORDER BY k LIMIT ?) c");
 DB_QUERY(q_stat_keys, "UPDATE kv_stats SET n = ?, updated_at = NOW(6) WHERE name = 'keys'");
 DB_QUERY(q_stats, "SELECT name, n FROM kv_stats");
 
@@ -475,11 +480,49 @@ kv_store_count(struct db *db, int64_t *keys, struct diag *d)
 	db_release(st);
 	if (rc < 0)
 		return -1;
-	/* a gauge set from a snapshot, not a read-modify-write of a counter */
-	st = db_prepare(db, &q_stat_keys, d);
+	return kv_store_set_keys(db, *keys, d);
+}
+
+int
+kv_store_count_chunk(struct db *db, char after[KV_KEY_MAX], size_t *after_len, int chunk,
+		     int64_t *scanned, int64_t *live, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_count_chunk, d);
+	int rc;
+
+	*scanned = 0;
+	*live = 0;
 	if (st == NULL)
 		return -1;
-	db_bind_int(st, 0, *keys);
+	db_bind_text(st, 0, after, *after_len);
+	db_bind_int(st, 1, chunk);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1) {
+		size_t len;
+		const char *last = db_text(st, 2, &len);
+
+		*scanned = db_int(st, 0);
+		*live = db_int(st, 1);
+		if (last != NULL && len <= KV_KEY_MAX) {
+			memcpy(after, last, len);
+			*after_len = len;
+		}
+	}
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+kv_store_set_keys(struct db *db, int64_t keys, struct diag *d)
+{
+	/* a gauge set from a count, not a read-modify-write of a counter */
+	struct db_stmt *st = db_prepare(db, &q_stat_keys, d);
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, keys);
 	return db_exec(st, d);
 }
 

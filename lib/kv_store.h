@@ -99,8 +99,16 @@ int kv_store_clear(struct db *db, int batch, int64_t *deleted, struct diag *d);
 /* The sweep: one transaction deleting up to `batch` expired rows (oldest
  * expiry first) and adding their number to kv_stats 'expired_total'. */
 int kv_store_sweep(struct db *db, int batch, int64_t *removed, struct diag *d);
-/* Counts the live keys into kv_stats 'keys' (an index scan). */
+/* Counts the live keys into kv_stats 'keys' (an index scan: one
+ * statement as long as the table; cairnctl kv stats). */
 int kv_store_count(struct db *db, int64_t *keys, struct diag *d);
+/* One bounded piece of a count in key order: of the next `chunk` keys
+ * after the *after_len bytes of after (0: from the first key), *scanned
+ * were read and *live are live; after then holds the last key read. */
+int kv_store_count_chunk(struct db *db, char after[KV_KEY_MAX], size_t *after_len, int chunk,
+			 int64_t *scanned, int64_t *live, struct diag *d);
+/* Sets kv_stats 'keys'. */
+int kv_store_set_keys(struct db *db, int64_t keys, struct diag *d);
 /* Reads kv_stats: the last count of live keys and the sweep total. */
 int kv_store_stats(struct db *db, int64_t *keys, int64_t *expired_total, struct diag *d);
 
