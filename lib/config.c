@@ -235,6 +235,9 @@ config_parse_text(const char *text, size_t len, const char *origin,
 
 	if (!config_ready)
 		config_reset();
+	/* a UTF-8 byte order mark, which some editors write, is not a key */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
@@ -266,8 +269,15 @@ config_parse_text(const char *text, size_t len, const char *origin,
 		size_t i;
 
 		if (config_find(ks, (size_t)(ke - ks), &i) == NULL) {
-			diag_set(d, DIAG_INVALID, "%s:%u: unknown setting '%.*s'", origin,
-				 line, (int)(ke - ks > 64 ? 64 : ke - ks), ks);
+			char name[65];
+			size_t n = (size_t)(ke - ks) < sizeof name - 1 ? (size_t)(ke - ks)
+								       : sizeof name - 1;
+
+			/* echoed to a terminal: nothing but printable ASCII */
+			for (size_t j = 0; j < n; j++)
+				name[j] = ks[j] >= 0x20 && ks[j] < 0x7f ? ks[j] : '?';
+			name[n] = '\0';
+			diag_set(d, DIAG_INVALID, "%s:%u: unknown setting '%s'", origin, line, name);
 			return -1;
 		}
 		char *value = mem_alloc((size_t)(ve - vs) + 1);

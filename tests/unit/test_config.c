@@ -194,6 +194,20 @@ START_TEST(test_unknown_key)
 	ck_assert_int_eq(parse("db = 1\n", &d), -1);
 	ck_assert_int_eq(parse(" = 1\n", &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "test.conf:1:"));
+	/* the name is echoed with anything but printable ASCII replaced */
+	ck_assert_int_eq(parse("x\x1b[31my\xc3\xa9 = 1\n", &d), -1);
+	ck_assert_str_eq(d.msg, "test.conf:1: unknown setting 'x?[31my?" "?'");
+}
+END_TEST
+
+START_TEST(test_byte_order_mark)
+{
+	struct diag d;
+
+	ck_assert_int_eq(parse("\xEF\xBB\xBF" "db.port = 1234\n", &d), 0);
+	ck_assert_int_eq(config_int("db.port"), 1234);
+	/* only at the very start */
+	ck_assert_int_eq(parse("db.port = 1\n\xEF\xBB\xBF" "db.host = x\n", &d), -1);
 }
 END_TEST
 
@@ -521,6 +535,7 @@ config_suite(void)
 	tcase_add_test(tc, test_parse_empty);
 	tcase_add_test(tc, test_parse_quotes);
 	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_missing_equals);
 	tcase_add_test(tc, test_nul_in_text);
 	tcase_add_loop_test(tc, test_values_parse_text, 0, TEST_LEN(value_cases));
