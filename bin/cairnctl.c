@@ -5,9 +5,12 @@
  *   cairnctl [--config FILE] key create --name NAME --scopes "kv:read kv:write"
  *   cairnctl [--config FILE] key list
  *   cairnctl [--config FILE] key revoke ID
- *   cairnctl config          (every setting with its default)
+ *   cairnctl [--config FILE] config     (every setting with its default)
+ *   ... and the capabilities' commands (service, purge, event, tags, kv, geo)
  *
- * Exit status: 0 success, 1 failure, 2 usage error. */
+ * Every command follows lib/cli.h: --config before the command or after
+ * it, strict options, "--" ending them.  Exit status: 0 success, 1
+ * failure at run time, 2 usage error (event: 3 server unreachable). */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "apikeys.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -27,59 +31,80 @@
 #include "kv.h"
 #include "geo.h"
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-		"usage: cairnctl [--config FILE] COMMAND\n"
-		"commands:\n"
-		"  migrate                              apply pending migrations\n"
-		"  status                               database and schema status\n"
-		"  key create --name N --scopes \"S ...\" create an API key (printed once)\n"
-		"  key list                             list API keys (never the keys)\n"
-		"  key revoke ID                        revoke an API key\n"
-		"  config                               list every setting and its default\n"
-		"  service add|list|rotate|disable ...  log services and their keys\n"
-		"  purge SERVICE YYYY-MM-DD [--dry-run] delete a service's older log records\n"
-		"  tags rollup|purge                    run the tag history jobs now\n"
-		"  event add|list|remove|stop|get|delete|tags ...\n"
-		"                                       the event timeline over HTTP\n"
-		"  kv stats                             count the live keys now\n"
-		"  kv sweep                             remove every expired key now\n"
-		"  geo requeue                          put failed geo tasks back in the queue\n"
-		"Each capability command prints its own usage when called without arguments.\n");
-}
+static const char ctl_usage[] =
+	"usage: cairnctl [--config FILE] COMMAND [ARGS] [--config FILE]\n"
+	"commands:\n"
+	"  migrate                              apply pending migrations\n"
+	"  status                               database and schema status (read-only;\n"
+	"                                       exit 1 while migrations are pending)\n"
+	"  key create --name N --scopes \"S ...\" create an API key (printed once)\n"
+	"  key list                             list API keys (never the keys)\n"
+	"  key revoke ID                        revoke an API key\n"
+	"  config                               list every setting and its default\n"
+	"  service add|list|rotate|disable ...  log services and their keys\n"
+	"  purge SERVICE YYYY-MM-DD [--dry-run] delete a service's older log records\n"
+	"  tags rollup|purge                    run the tag history jobs now\n"
+	"  event add|list|remove|stop|get|delete|tags ...\n"
+	"                                       the event timeline over HTTP\n"
+	"  kv stats                             count the live keys now\n"
+	"  kv sweep                             remove every expired key now\n"
+	"  geo requeue                          put failed geo tasks back in the queue\n"
+	"Each capability command prints its own usage when called without arguments.\n"
+	"--config FILE may come before the command or after it, once.  Options may\n"
+	"come in any order; an unknown or repeated option, a missing value or an\n"
+	"extra argument is refused before anything is done; \"--\" ends the options\n"
+	"(for a name starting with '-').\n"
+	"Exit status: 0 success; 1 failure at run time (database, server, unknown\n"
+	"name, output not written); 2 usage error (bad arguments or values, nothing\n"
+	"done); event also exits 3 when the server cannot be reached.\n";
 
 static int
 fail(const struct diag *d)
 {
 	fprintf(stderr, "cairnctl: %s\n", d->msg);
-	return 1;
+	return CLI_EXIT_FAILURE;
 }
 
 static int
-cmd_migrate(struct db *db)
+cmd_migrate(struct db *db, int argc, char **argv)
 {
 	struct diag d;
+	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
 
-	if (migrate_apply(db, config_str("paths.sql"), stdout, &d) < 0)
-		return fail(&d);
-	return 0;
+	if (rc == CLI_EXIT_OK && migrate_apply(db, config_str("paths.sql"), stdout, &d) < 0)
+		rc = fail(&d);
+	return rc;
 }
 
+/* Read-only: a database without schema_migrations has every migration
+ * pending.  Exit 1 while any is. */
 static int
-cmd_status(struct db *db)
+cmd_status(struct db *db, int argc, char **argv)
 {
 	struct diag d;
 	int pending;
+	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
 
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	if (db_ping(db, &d) < 0)
 		return fail(&d);
 	printf("database: reachable\n");
 	if (migrate_status(db, config_str("paths.sql"), stdout, &pending, &d) < 0)
 		return fail(&d);
 	printf("pending migrations: %d\n", pending);
-	return pending ? 1 : 0;
+	return pending ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+static int
+cmd_config(struct db *db, int argc, char **argv)
+{
+	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
+
+	(void)db;
+	if (rc == CLI_EXIT_OK)
+		config_describe(stdout);
+	return rc;
 }
 
 static int
@@ -94,125 +119,182 @@ print_key(const struct apikey *k, void *arg)
 	return 0;
 }
 
+/* A bad name or scope list is a usage error (2), checked before the
+ * database is touched; the key is printed last, on stdout. */
+static int
+key_create(struct db *db, int argc, char **argv)
+{
+	const char *name = NULL, *scopes = NULL;
+	const struct cli_opt opts[] = {
+		{.name = "--name", .value = &name},
+		{.name = "--scopes", .value = &scopes},
+		{.name = NULL},
+	};
+	uint32_t mask;
+	char key[AUTH_KEY_CHARS + 1];
+	struct apikey k;
+	struct diag d;
+	int rc = cli_parse(ctl_usage, opts, argc, argv, NULL);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (name == NULL || scopes == NULL) {
+		fprintf(stderr, "cairnctl: key create needs --name and --scopes\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (auth_scopes_parse(scopes, &mask, &d) < 0) {
+		fprintf(stderr, "cairnctl: %s\n", d.msg);
+		return CLI_EXIT_USAGE;
+	}
+	if (apikeys_create(db, name, strlen(name), mask, key, &k, &d) < 0) {
+		fprintf(stderr, "cairnctl: %s\n", d.msg);
+		return d.code == DIAG_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+	}
+	fprintf(stderr, "created key %lld '%s' (shown only now)\n", (long long)k.id, k.name);
+	cli_show_secret(key,
+			"API key %lld '%s' was created, but its key could not be shown: "
+			"revoke it (cairnctl key revoke %lld) and create another",
+			(long long)k.id, k.name, (long long)k.id);
+	return CLI_EXIT_OK;
+}
+
+static int
+key_list(struct db *db, int argc, char **argv)
+{
+	struct diag d;
+	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	printf("id\tname\tscopes\tcreated_at\trevoked_at\n");
+	if (apikeys_list(db, 0, 1000000, print_key, NULL, &d) < 0)
+		return fail(&d);
+	return CLI_EXIT_OK;
+}
+
+static int
+key_revoke(struct db *db, int argc, char **argv)
+{
+	const char *arg;
+	struct cli_pos pos = {&arg, 1, 1, 0};
+	int64_t id;
+	struct apikey k;
+	struct diag d;
+	int rc = cli_parse(ctl_usage, NULL, argc, argv, &pos);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (!text_parse_id(arg, strlen(arg), &id)) {
+		fprintf(stderr, "cairnctl: bad key id '%s'\n", arg);
+		return CLI_EXIT_USAGE;
+	}
+	rc = apikeys_revoke(db, id, &k, &d);
+	if (rc < 0)
+		return fail(&d);
+	if (rc == 1) {
+		fprintf(stderr, "cairnctl: no API key with id %lld\n", (long long)id);
+		return CLI_EXIT_FAILURE;
+	}
+	printf("revoked key %lld at %s\n", (long long)id, k.revoked_at);
+	return CLI_EXIT_OK;
+}
+
 static int
 cmd_key(struct db *db, int argc, char **argv)
 {
-	struct diag d;
+	int rc = CLI_EXIT_USAGE;
 
-	if (argc < 1) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[0], "create") == 0) {
-		const char *name = NULL, *scopes = NULL;
-		uint32_t mask;
-		char key[AUTH_KEY_CHARS + 1];
-		struct apikey k;
+	if (argc >= 1 && strcmp(argv[0], "create") == 0)
+		rc = key_create(db, argc - 1, argv + 1);
+	else if (argc >= 1 && strcmp(argv[0], "list") == 0)
+		rc = key_list(db, argc - 1, argv + 1);
+	else if (argc >= 1 && strcmp(argv[0], "revoke") == 0)
+		rc = key_revoke(db, argc - 1, argv + 1);
+	else
+		fputs(ctl_usage, stderr);
+	return rc;
+}
 
-		for (int i = 1; i + 1 < argc; i += 2) {
-			if (strcmp(argv[i], "--name") == 0)
-				name = argv[i + 1];
-			else if (strcmp(argv[i], "--scopes") == 0)
-				scopes = argv[i + 1];
-		}
-		if (name == NULL || scopes == NULL) {
-			fprintf(stderr, "cairnctl: key create needs --name and --scopes\n");
-			return 2;
-		}
-		if (auth_scopes_parse(scopes, &mask, &d) < 0)
-			return fail(&d);
-		if (apikeys_create(db, name, strlen(name), mask, key, &k, &d) < 0)
-			return fail(&d);
-		fprintf(stderr, "created key %lld '%s' (shown only now)\n", (long long)k.id, k.name);
-		printf("%s\n", key);
-		return 0;
-	}
-	if (strcmp(argv[0], "list") == 0) {
-		int64_t after = 0;
+/* The commands: each gets the arguments after its name and returns the
+ * exit status; each checks its whole line (cli_parse, which loads the
+ * configuration) before it does anything. */
+static const struct {
+	const char *name;
+	int (*run)(struct db *db, int argc, char **argv);
+} ctl_commands[] = {
+	{"migrate", cmd_migrate},
+	{"status", cmd_status},
+	{"key", cmd_key},
+	{"config", cmd_config},
+	/* capabilities: logs (service, purge), events, tags, kv, geo */
+	{"service", logs_cli_service},
+	{"purge", logs_cli_purge},
+	{"event", events_cli},
+	{"tags", tags_cli},
+	{"kv", kv_cli},
+	{"geo", geo_cli},
+};
 
-		printf("id\tname\tscopes\tcreated_at\trevoked_at\n");
-		if (apikeys_list(db, after, 1000000, print_key, NULL, &d) < 0)
-			return fail(&d);
-		return 0;
-	}
-	if (strcmp(argv[0], "revoke") == 0 && argc == 2) {
-		int64_t id;
-		struct apikey k;
-		int rc;
+#define CTL_NCOMMANDS (sizeof ctl_commands / sizeof ctl_commands[0])
 
-		if (!text_parse_id(argv[1], strlen(argv[1]), &id)) {
-			fprintf(stderr, "cairnctl: bad key id '%s'\n", argv[1]);
-			return 2;
+/* The options before the command: --config FILE (once) and --help.  *i
+ * gets the command's index.  0, 1 for --help, -1 after the message. */
+static int
+lead_options(int argc, char **argv, int *i, const char **config_path)
+{
+	int rc = 0;
+
+	*i = 1;
+	while (rc == 0 && *i < argc && argv[*i][0] == '-') {
+		const char *a = argv[*i];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			rc = 1;
+		} else if (strcmp(a, "--config") != 0) {
+			fprintf(stderr, "cairnctl: unknown option %s\n", a);
+			rc = -1;
+		} else if (*config_path != NULL) {
+			fprintf(stderr, "cairnctl: --config is given twice\n");
+			rc = -1;
+		} else if (*i + 1 >= argc) {
+			fprintf(stderr, "cairnctl: --config needs a value\n");
+			rc = -1;
+		} else {
+			*config_path = argv[*i + 1];
+			*i += 2;
 		}
-		rc = apikeys_revoke(db, id, &k, &d);
-		if (rc < 0)
-			return fail(&d);
-		if (rc == 1) {
-			fprintf(stderr, "cairnctl: no API key with id %lld\n", (long long)id);
-			return 1;
-		}
-		printf("revoked key %lld at %s\n", (long long)id, k.revoked_at);
-		return 0;
 	}
-	usage(stderr);
-	return 2;
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *config_path = NULL;
-	struct diag d;
 	struct db *db;
-	int i = 1, rc;
+	int i, lead, rc = CLI_EXIT_USAGE;
+	size_t c = CTL_NCOMMANDS;
 
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config_path = argv[i + 1];
-			i += 2;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (config_load(config_path, &d) < 0)
-		return fail(&d);
 	log_open("cairnctl", "warn", NULL, false);
-	if (strcmp(argv[i], "config") == 0) {
-		config_describe(stdout);
-		return 0;
+	lead = lead_options(argc, argv, &i, &config_path);
+	if (lead == 0 && i < argc) {
+		c = 0;
+		while (c < CTL_NCOMMANDS && strcmp(argv[i], ctl_commands[c].name) != 0)
+			c++;
+		if (c == CTL_NCOMMANDS)
+			fprintf(stderr, "cairnctl: unknown command '%s'\n", argv[i]);
 	}
-	db = db_new();
-	if (strcmp(argv[i], "migrate") == 0)
-		rc = cmd_migrate(db);
-	else if (strcmp(argv[i], "status") == 0)
-		rc = cmd_status(db);
-	else if (strcmp(argv[i], "key") == 0)
-		rc = cmd_key(db, argc - i - 1, argv + i + 1);
-	/* capability commands: logs (service, purge), events (event), geo (geo) */
-	else if (strcmp(argv[i], "event") == 0)
-		rc = events_cli(db, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "tags") == 0)
-		rc = tags_cli(db, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "service") == 0)
-		rc = logs_cli_service(db, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "purge") == 0)
-		rc = logs_cli_purge(db, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "kv") == 0)
-		rc = kv_cli(db, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "geo") == 0)
-		rc = geo_cli(db, argc - i - 1, argv + i + 1);
-	else {
-		usage(stderr);
-		rc = 2;
+	if (lead == 1) {
+		fputs(ctl_usage, stdout);
+		rc = CLI_EXIT_OK;
+	} else if (c < CTL_NCOMMANDS) {
+		cli_start(config_path);
+		db = db_new();
+		rc = ctl_commands[c].run(db, argc - i - 1, argv + i + 1);
+		db_free(db);
+	} else {
+		fputs(ctl_usage, stderr);
 	}
-	db_free(db);
-	return rc;
+	/* every command's output is checked here, once */
+	return cli_finish(rc);
 }

@@ -7,110 +7,99 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "events_cli.h"
 #include "events_epoch.h"
+#include "idem.h"
 #include "jsonw.h"
+#include "mem.h"
 #include "text.h"
 
 #define CLI_MAX_RESPONSE (256u << 20)
-#define CLI_MAX_ARGS 256
 
 enum { CLI_OK = 0, CLI_HTTP_ERROR = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
 
-static void
-cli_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: cairnctl event COMMAND [--url URL] [--key KEY] ...\n"
-		"  add [--start EPOCH] [--stop EPOCH] [--idempotency-key K] [TAG ...]\n"
-		"  list [--tag T]... [--any-tag T]... [--from T] [--to T] [--open|--stopped]\n"
-		"       [--limit N] [--cursor C]\n"
-		"  remove EPOCH... | remove --purge\n"
-		"  stop ID [--stop EPOCH]\n"
-		"  get ID\n"
-		"  delete ID\n"
-		"  tags [--limit N] [--cursor C]\n"
-		"URL and KEY default to $CAIRN_URL and $CAIRN_KEY. The body goes to stdout,\n"
-		"\"HTTP <status>\" to stderr; exit 0 on 2xx, 1 on other statuses, 2 on usage\n"
-		"errors, 3 when the server cannot be reached.\n");
-}
+static const char usage_text[] =
+	"usage: cairnctl event COMMAND [--url URL] [--key KEY] ...\n"
+	"  add [--start EPOCH] [--stop EPOCH] [--idempotency-key K] [TAG ...]\n"
+	"  list [--tag T]... [--any-tag T]... [--from T] [--to T] [--open|--stopped]\n"
+	"       [--limit N] [--cursor C]\n"
+	"  remove EPOCH... | remove --purge\n"
+	"  stop ID [--stop EPOCH]\n"
+	"  get ID\n"
+	"  delete ID\n"
+	"  tags [--limit N] [--cursor C]\n"
+	"URL and KEY default to $CAIRN_URL and $CAIRN_KEY.  Options go before or\n"
+	"after the arguments; \"--\" ends them (a tag starting with '-').  The body\n"
+	"goes to stdout, \"HTTP <status>\" to stderr; exit 0 on 2xx, 1 on other\n"
+	"statuses, 2 on usage errors (nothing sent), 3 when the server cannot be\n"
+	"reached.\n";
 
 /* The parsed command line. */
-struct cli {
+struct args {
 	const char *url, *key, *idem;
 	const char *start, *stop, *from, *to, *limit, *cursor;
 	bool purge, open, stopped;
-	const char *tags[CLI_MAX_ARGS], *any[CLI_MAX_ARGS], *pos[CLI_MAX_ARGS];
-	size_t ntags, nany, npos;
+	struct cli_list tags, any;
+	const char *pos[CLI_LIST_MAX];
+	size_t npos;
 };
 
+/* Parses a subcommand's arguments (after its name): options are the
+ * words of its options besides --url and --key, min_pos to max_pos
+ * positional arguments; the URL and the key default to the environment.
+ * 0, or the exit status after the message. */
 static int
-parse_args(struct cli *o, int argc, char **argv)
+parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, int argc,
+	   char **argv)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} valued[] = {
-		{"--url", offsetof(struct cli, url)},
-		{"--key", offsetof(struct cli, key)},
-		{"--idempotency-key", offsetof(struct cli, idem)},
-		{"--start", offsetof(struct cli, start)},
-		{"--stop", offsetof(struct cli, stop)},
-		{"--from", offsetof(struct cli, from)},
-		{"--to", offsetof(struct cli, to)},
-		{"--limit", offsetof(struct cli, limit)},
-		{"--cursor", offsetof(struct cli, cursor)},
+	const struct cli_opt all[] = {
+		{.name = "--url", .value = &o->url},
+		{.name = "--key", .value = &o->key},
+		{.name = "--idempotency-key", .value = &o->idem},
+		{.name = "--start", .value = &o->start},
+		{.name = "--stop", .value = &o->stop},
+		{.name = "--from", .value = &o->from},
+		{.name = "--to", .value = &o->to},
+		{.name = "--limit", .value = &o->limit},
+		{.name = "--cursor", .value = &o->cursor},
+		{.name = "--tag", .list = &o->tags},
+		{.name = "--any-tag", .list = &o->any},
+		{.name = "--purge", .flag = &o->purge},
+		{.name = "--open", .flag = &o->open},
+		{.name = "--stopped", .flag = &o->stopped},
 	};
+	struct cli_opt opts[sizeof all / sizeof all[0] + 1];
+	struct cli_pos pos = {o->pos, min_pos, max_pos, 0};
+	size_t n = 0;
+	int rc;
 
-	memset(o, 0, sizeof *o);
-	o->url = getenv("CAIRN_URL");
-	o->key = getenv("CAIRN_KEY");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		bool done = false;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		char word[32];
 
-		for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !done; k++) {
-			if (strcmp(a, valued[k].name) != 0)
-				continue;
-			if (i + 1 >= argc) {
-				fprintf(stderr, "cairnctl: %s needs a value\n", a);
-				return -1;
-			}
-			*(const char **)((char *)o + valued[k].off) = argv[++i];
-			done = true;
-		}
-		if (done)
-			continue;
-		if ((strcmp(a, "--tag") == 0 || strcmp(a, "--any-tag") == 0) && i + 1 < argc) {
-			bool all = strcmp(a, "--tag") == 0;
-			size_t *n = all ? &o->ntags : &o->nany;
-
-			if (*n == CLI_MAX_ARGS)
-				return -1;
-			(all ? o->tags : o->any)[(*n)++] = argv[++i];
-		} else if (strcmp(a, "--purge") == 0) {
-			o->purge = true;
-		} else if (strcmp(a, "--open") == 0) {
-			o->open = true;
-		} else if (strcmp(a, "--stopped") == 0) {
-			o->stopped = true;
-		} else if (strcmp(a, "--") == 0) {
-			for (i++; i < argc && o->npos < CLI_MAX_ARGS; i++)
-				o->pos[o->npos++] = argv[i];
-		} else if (a[0] == '-' && a[1] == '-') {
-			fprintf(stderr, "cairnctl: unknown option %s\n", a);
-			return -1;
-		} else {
-			if (o->npos == CLI_MAX_ARGS)
-				return -1;
-			o->pos[o->npos++] = a;
-		}
+		snprintf(word, sizeof word, " %s ", all[i].name);
+		if (i < 2 || strstr(options, word) != NULL)
+			opts[n++] = all[i];
 	}
-	if (o->url == NULL || o->url[0] == '\0') {
+	opts[n].name = NULL;
+	rc = cli_parse(usage_text, opts, argc, argv, &pos);
+	o->npos = pos.n;
+	if (rc == CLI_OK && o->url == NULL)
+		o->url = getenv("CAIRN_URL");
+	if (rc == CLI_OK && o->key == NULL)
+		o->key = getenv("CAIRN_KEY");
+	if (rc == CLI_OK && (o->url == NULL || o->url[0] == '\0')) {
 		fprintf(stderr, "cairnctl: no server: give --url or set CAIRN_URL\n");
-		return -1;
+		rc = CLI_USAGE;
 	}
-	return 0;
+	/* it goes into a header as it is: no space or control character */
+	for (const char *p = o->key; rc == CLI_OK && p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7E) {
+			fprintf(stderr, "cairnctl: the API key may hold only printable ASCII "
+					"characters, without spaces\n");
+			rc = CLI_USAGE;
+		}
+	return rc;
 }
 
 static size_t
@@ -121,7 +110,7 @@ collect(char *p, size_t size, size_t n, void *arg)
 
 /* Sends one request and prints the answer. Returns the exit status. */
 static int
-send_request(const struct cli *o, const char *method, const char *path_query,
+send_request(const struct args *o, const char *method, const char *path_query,
 	     const struct buf *body)
 {
 	struct curl_slist *hdrs = NULL;
@@ -216,7 +205,7 @@ add_query(struct buf *q, const char *name, const char *value)
 
 /* GET path followed by the query in q. */
 static int
-send_get(const struct cli *o, const char *path, const struct buf *q)
+send_get(const struct args *o, const char *path, const struct buf *q)
 {
 	struct buf full;
 	int rc = CLI_USAGE;
@@ -228,21 +217,25 @@ send_get(const struct cli *o, const char *path, const struct buf *q)
 	return rc;
 }
 
-/* An epoch from the command line, checked here so the JSON we send is a
- * plain number in the user's own spelling. */
+/* An epoch from the command line, read as the server reads one
+ * (events_epoch_parse), into out in the form the server prints
+ * ("1650108997.592079"): the same microsecond, and always a valid JSON
+ * number, which "0100" as typed is not.  false after the message. */
 static bool
-epoch_ok(const char *what, const char *s)
+epoch_arg(const char *what, const char *s, char out[EVENTS_EPOCH_LEN + 1])
 {
 	int64_t us;
 
-	if (events_epoch_parse(s, strlen(s), &us) == 0)
+	if (events_epoch_parse(s, strlen(s), &us) == 0) {
+		events_epoch_format(us, out);
 		return true;
+	}
 	fprintf(stderr, "cairnctl: %s '%s' is not epoch seconds (e.g. 1650108997.592079)\n", what, s);
 	return false;
 }
 
 static bool
-id_ok(const struct cli *o)
+id_ok(const struct args *o)
 {
 	int64_t id;
 
@@ -253,14 +246,22 @@ id_ok(const struct cli *o)
 }
 
 static int
-cmd_add(const struct cli *o)
+cmd_add(const struct args *o)
 {
+	char start[EVENTS_EPOCH_LEN + 1], stop[EVENTS_EPOCH_LEN + 1];
 	struct buf body;
 	struct jsonw w;
 	int rc;
 
-	if ((o->start && !epoch_ok("--start", o->start)) || (o->stop && !epoch_ok("--stop", o->stop)))
+	if ((o->start && !epoch_arg("--start", o->start, start)) ||
+	    (o->stop && !epoch_arg("--stop", o->stop, stop)))
 		return CLI_USAGE;
+	if (o->idem && !idem_key_valid(o->idem, strlen(o->idem))) {
+		fprintf(stderr, "cairnctl: --idempotency-key must be 1 to %d printable ASCII "
+				"characters (no space)\n",
+			IDEM_KEY_MAX);
+		return CLI_USAGE;
+	}
 	buf_init(&body, 16u << 20);
 	jsonw_init(&w, jsonw_buf_sink, &body);
 	jsonw_object_begin(&w);
@@ -271,11 +272,11 @@ cmd_add(const struct cli *o)
 	jsonw_array_end(&w);
 	if (o->start) {
 		jsonw_key(&w, "start_epoch");
-		jsonw_raw(&w, o->start, strlen(o->start));
+		jsonw_raw(&w, start, strlen(start));
 	}
 	if (o->stop) {
 		jsonw_key(&w, "stop_epoch");
-		jsonw_raw(&w, o->stop, strlen(o->stop));
+		jsonw_raw(&w, stop, strlen(stop));
 	}
 	jsonw_object_end(&w);
 	rc = jsonw_error(&w) ? CLI_USAGE : send_request(o, "POST", "/add_event", &body);
@@ -284,16 +285,20 @@ cmd_add(const struct cli *o)
 }
 
 static int
-cmd_list(const struct cli *o)
+cmd_list(const struct args *o)
 {
 	struct buf q;
 	int rc = 0;
 
+	if (o->open && o->stopped) {
+		fprintf(stderr, "cairnctl: --open and --stopped exclude each other\n");
+		return CLI_USAGE;
+	}
 	buf_init(&q, 1u << 20);
-	for (size_t i = 0; i < o->ntags && rc == 0; i++)
-		rc = add_query(&q, "tag", o->tags[i]);
-	for (size_t i = 0; i < o->nany && rc == 0; i++)
-		rc = add_query(&q, "any_tag", o->any[i]);
+	for (size_t i = 0; i < o->tags.n && rc == 0; i++)
+		rc = add_query(&q, "tag", o->tags.v[i]);
+	for (size_t i = 0; i < o->any.n && rc == 0; i++)
+		rc = add_query(&q, "any_tag", o->any.v[i]);
 	if (o->from && rc == 0)
 		rc = add_query(&q, "from", o->from);
 	if (o->to && rc == 0)
@@ -310,7 +315,7 @@ cmd_list(const struct cli *o)
 }
 
 static int
-cmd_tags(const struct cli *o)
+cmd_tags(const struct args *o)
 {
 	struct buf q;
 	int rc = 0;
@@ -325,19 +330,22 @@ cmd_tags(const struct cli *o)
 	return rc;
 }
 
+/* The epochs given, or --purge: never both (a purge must be asked for
+ * alone), never neither. */
 static int
-cmd_remove(const struct cli *o)
+cmd_remove(const struct args *o)
 {
+	char canon[EVENTS_EPOCH_LEN + 1];
 	struct buf body;
 	struct jsonw w;
 	int rc;
 
-	if (!o->purge && o->npos == 0) {
-		fprintf(stderr, "cairnctl: give the start epochs to remove, or --purge\n");
+	if (o->purge == (o->npos > 0)) {
+		fprintf(stderr, "cairnctl: give the start epochs to remove, or --purge alone\n");
 		return CLI_USAGE;
 	}
 	for (size_t i = 0; i < o->npos; i++)
-		if (!epoch_ok("start", o->pos[i]))
+		if (!epoch_arg("start", o->pos[i], canon))
 			return CLI_USAGE;
 	buf_init(&body, 16u << 20);
 	jsonw_init(&w, jsonw_buf_sink, &body);
@@ -346,7 +354,8 @@ cmd_remove(const struct cli *o)
 		jsonw_key(&w, "purge");
 		jsonw_bool(&w, true);
 	} else {
-		/* sent as strings: exact whatever the number of digits */
+		/* sent as strings, as typed: the server reads them as epoch_arg
+		 * does and echoes them in start_epoch_array_deleted */
 		jsonw_key(&w, "start_epoch_array");
 		jsonw_array_begin(&w);
 		for (size_t i = 0; i < o->npos; i++)
@@ -360,26 +369,26 @@ cmd_remove(const struct cli *o)
 }
 
 static int
-cmd_stop(const struct cli *o)
+cmd_stop(const struct args *o)
 {
-	char path[64];
+	char path[64], stop[EVENTS_EPOCH_LEN + 1];
 	struct buf body;
 	int rc;
 
-	if (!id_ok(o) || (o->stop && !epoch_ok("--stop", o->stop)))
+	if (!id_ok(o) || (o->stop && !epoch_arg("--stop", o->stop, stop)))
 		return CLI_USAGE;
 	snprintf(path, sizeof path, "/events/%s/stop", o->pos[0]);
 	if (o->stop == NULL)
 		return send_request(o, "POST", path, NULL);
 	buf_init(&body, 1024);
-	buf_printf(&body, "{\"stop_epoch\":%s}", o->stop);
+	buf_printf(&body, "{\"stop_epoch\":%s}", stop);
 	rc = send_request(o, "POST", path, &body);
 	buf_free(&body);
 	return rc;
 }
 
 static int
-cmd_by_id(const struct cli *o, const char *method)
+cmd_by_id(const struct args *o, const char *method)
 {
 	char path[64];
 
@@ -389,45 +398,63 @@ cmd_by_id(const struct cli *o, const char *method)
 	return send_request(o, method, path, NULL);
 }
 
+static int
+cmd_get(const struct args *o)
+{
+	return cmd_by_id(o, "GET");
+}
+
+static int
+cmd_delete(const struct args *o)
+{
+	return cmd_by_id(o, "DELETE");
+}
+
+/* Each subcommand's options (besides --url and --key, as " --a --b ") and
+ * how many positional arguments it takes. */
+static const struct {
+	const char *name, *options;
+	size_t min_pos, max_pos;
+	int (*run)(const struct args *o);
+} commands[] = {
+	{"add", " --start --stop --idempotency-key ", 0, CLI_LIST_MAX, cmd_add},
+	{"list", " --tag --any-tag --from --to --open --stopped --limit --cursor ", 0, 0, cmd_list},
+	{"remove", " --purge ", 0, CLI_LIST_MAX, cmd_remove},
+	{"stop", " --stop ", 1, 1, cmd_stop},
+	{"get", " ", 1, 1, cmd_get},
+	{"delete", " ", 1, 1, cmd_delete},
+	{"tags", " --limit --cursor ", 0, 0, cmd_tags},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 int
 events_cli(struct db *db, int argc, char **argv)
 {
-	struct cli *o;
+	struct args *o;
+	size_t c = 0;
 	int rc;
 
 	(void)db;
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-		cli_usage(argc < 1 ? stderr : stdout);
+		fputs(usage_text, argc < 1 ? stderr : stdout);
 		return argc < 1 ? CLI_USAGE : CLI_OK;
 	}
-	o = malloc(sizeof *o);
-	if (o == NULL)
-		return CLI_UNREACHABLE;
-	if (parse_args(o, argc, argv) < 0) {
-		free(o);
-		cli_usage(stderr);
+	while (c < NCOMMANDS && strcmp(argv[0], commands[c].name) != 0)
+		c++;
+	if (c == NCOMMANDS) {
+		fprintf(stderr, "cairnctl: unknown event command '%s'\n", argv[0]);
+		fputs(usage_text, stderr);
 		return CLI_USAGE;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (strcmp(argv[0], "add") == 0)
-		rc = cmd_add(o);
-	else if (strcmp(argv[0], "list") == 0 && o->npos == 0)
-		rc = cmd_list(o);
-	else if (strcmp(argv[0], "remove") == 0)
-		rc = cmd_remove(o);
-	else if (strcmp(argv[0], "stop") == 0)
-		rc = cmd_stop(o);
-	else if (strcmp(argv[0], "get") == 0)
-		rc = cmd_by_id(o, "GET");
-	else if (strcmp(argv[0], "delete") == 0)
-		rc = cmd_by_id(o, "DELETE");
-	else if (strcmp(argv[0], "tags") == 0 && o->npos == 0)
-		rc = cmd_tags(o);
-	else {
-		cli_usage(stderr);
-		rc = CLI_USAGE;
+	o = mem_calloc(1, sizeof *o);
+	rc = parse_args(o, commands[c].options, commands[c].min_pos, commands[c].max_pos,
+			argc - 1, argv + 1);
+	if (rc == CLI_OK) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = commands[c].run(o);
+		curl_global_cleanup();
 	}
-	curl_global_cleanup();
-	free(o);
+	mem_free(o);
 	return rc;
 }

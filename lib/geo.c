@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "cli.h"
 #include "cursor.h"
 #include "geo.h"
 #include "geo_parse.h"
@@ -475,26 +476,40 @@ geo_init(void)
 
 /* ------------------------------------------------------------------ CLI */
 
-int
-geo_cli(struct db *db, int argc, char **argv)
+static const char cli_usage[] =
+	"usage: cairnctl geo requeue\n"
+	"  requeue   put every failed geo task back in the queue (attempts 0)\n";
+
+static int
+cli_requeue(struct db *db)
 {
 	struct diag d;
 	uint64_t tasks = 0, forgotten = 0, t, f;
 
-	if (argc == 1 && strcmp(argv[0], "requeue") == 0) {
-		do {
-			if (geo_store_requeue_step(db, &t, &f, &d) < 0) {
-				fprintf(stderr, "cairnctl: geo requeue: %s\n", d.msg);
-				return 1;
-			}
-			tasks += t;
-			forgotten += f;
-		} while (t > 0 || f > 0);
-		printf("requeued %llu failed tasks; forgot %llu cached failures\n",
-		       (unsigned long long)tasks, (unsigned long long)forgotten);
-		return 0;
+	do {
+		if (geo_store_requeue_step(db, &t, &f, &d) < 0) {
+			fprintf(stderr, "cairnctl: geo requeue: %s\n", d.msg);
+			return CLI_EXIT_FAILURE;
+		}
+		tasks += t;
+		forgotten += f;
+	} while (t > 0 || f > 0);
+	printf("requeued %llu failed tasks; forgot %llu cached failures\n",
+	       (unsigned long long)tasks, (unsigned long long)forgotten);
+	return CLI_EXIT_OK;
+}
+
+int
+geo_cli(struct db *db, int argc, char **argv)
+{
+	int rc = CLI_EXIT_USAGE;
+
+	if (argc >= 1 && strcmp(argv[0], "requeue") == 0) {
+		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
+		if (rc == CLI_EXIT_OK)
+			rc = cli_requeue(db);
+	} else {
+		fputs(cli_usage, stderr);
 	}
-	fprintf(stderr, "usage: cairnctl [--config FILE] geo requeue\n"
-			"  requeue   put every failed geo task back in the queue (attempts 0)\n");
-	return 2;
+	return rc;
 }

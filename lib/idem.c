@@ -203,8 +203,8 @@ txn_body(struct db *db, void *arg, struct diag *d)
 	return 0;
 }
 
-static bool
-valid_key(const char *k, size_t len)
+bool
+idem_key_valid(const char *k, size_t len)
 {
 	if (len == 0 || len > IDEM_KEY_MAX)
 		return false;
@@ -231,7 +231,7 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 		if (http_header_conflicts(c->http, "HTTP_IDEMPOTENCY_KEY"))
 			return reply_error(c, 400, "bad_idempotency_key",
 					   "Idempotency-Key is given twice with different values");
-		if (!valid_key(key, len))
+		if (!idem_key_valid(key, len))
 			return reply_error(c, 400, "bad_idempotency_key",
 					   "Idempotency-Key must be 1 to %d printable ASCII characters",
 					   IDEM_KEY_MAX);

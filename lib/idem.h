@@ -15,11 +15,18 @@
 #ifndef CAIRN_IDEM_H
 #define CAIRN_IDEM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "db.h"
 #include "diag.h"
 #include "server.h"
 
 #define IDEM_KEY_MAX 128
+
+/* An Idempotency-Key the server accepts: 1 to IDEM_KEY_MAX printable
+ * ASCII characters (0x21..0x7E: no space, no control). */
+bool idem_key_valid(const char *k, size_t len);
 
 /* The body: runs inside the transaction; writes its response with the
  * reply_* functions (buffered, not streamed); returns 0, or -1 with

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "cursor.h"
 #include "kv.h"
@@ -690,42 +691,58 @@ kv_count_step(struct db *db, int *more, struct diag *d)
 
 /* ---------------------------------------------------------------------- CLI */
 
-static void
-cli_usage(FILE *out)
+static const char cli_usage[] =
+	"usage: cairnctl kv stats   count the live keys now; print them and the sweep total\n"
+	"       cairnctl kv sweep   remove every expired key now\n";
+
+static int
+cli_stats(struct db *db)
 {
-	fprintf(out, "usage: cairnctl kv stats   count the live keys now; print them and the sweep total\n"
-		     "       cairnctl kv sweep   remove every expired key now\n");
+	struct diag d;
+	int64_t keys, expired;
+
+	if (kv_store_count(db, &keys, &d) < 0 || kv_store_stats(db, &keys, &expired, &d) < 0) {
+		fprintf(stderr, "cairnctl: %s\n", d.msg);
+		return CLI_EXIT_FAILURE;
+	}
+	printf("live keys\t%lld\nexpired (swept)\t%lld\n", (long long)keys, (long long)expired);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_sweep(struct db *db)
+{
+	struct diag d;
+	int batch = (int)config_int("kv.sweep_batch");
+	int64_t removed, total = 0;
+
+	do {
+		if (kv_store_sweep(db, batch, &removed, &d) < 0) {
+			fprintf(stderr, "cairnctl: %s\n", d.msg);
+			return CLI_EXIT_FAILURE;
+		}
+		total += removed;
+	} while (removed >= batch);
+	printf("removed %lld expired keys\n", (long long)total);
+	return CLI_EXIT_OK;
 }
 
 int
 kv_cli(struct db *db, int argc, char **argv)
 {
-	struct diag d;
-	int64_t keys, expired, removed, total = 0;
+	bool stats = argc >= 1 && strcmp(argv[0], "stats") == 0;
+	bool sweep = argc >= 1 && strcmp(argv[0], "sweep") == 0;
+	int rc = CLI_EXIT_USAGE;
 
-	if (argc == 1 && strcmp(argv[0], "stats") == 0) {
-		if (kv_store_count(db, &keys, &d) < 0 ||
-		    kv_store_stats(db, &keys, &expired, &d) < 0) {
-			fprintf(stderr, "cairnctl: %s\n", d.msg);
-			return 1;
-		}
-		printf("live keys\t%lld\nexpired (swept)\t%lld\n", (long long)keys,
-		       (long long)expired);
-		return 0;
+	if (argc == 1 && strcmp(argv[0], "--help") == 0) {
+		fputs(cli_usage, stdout);
+		rc = CLI_EXIT_OK;
+	} else if (stats || sweep) {
+		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
+		if (rc == CLI_EXIT_OK)
+			rc = stats ? cli_stats(db) : cli_sweep(db);
+	} else {
+		fputs(cli_usage, stderr);
 	}
-	if (argc == 1 && strcmp(argv[0], "sweep") == 0) {
-		int batch = (int)config_int("kv.sweep_batch");
-
-		do {
-			if (kv_store_sweep(db, batch, &removed, &d) < 0) {
-				fprintf(stderr, "cairnctl: %s\n", d.msg);
-				return 1;
-			}
-			total += removed;
-		} while (removed >= batch);
-		printf("removed %lld expired keys\n", (long long)total);
-		return 0;
-	}
-	cli_usage(argc == 1 && strcmp(argv[0], "--help") == 0 ? stdout : stderr);
-	return argc == 1 && strcmp(argv[0], "--help") == 0 ? 0 : 2;
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "config.h"
 #include "cursor.h"
 #include "idem.h"
@@ -1058,23 +1059,29 @@ logs_http_service_disable(struct ctx *c)
 
 /* ================================================================ cairnctl */
 
-static void
-cli_usage(void)
-{
-	fprintf(stderr,
-		"usage: cairnctl service add NAME [--privileged] [--allowed-ips MASK[,MASK...]]\n"
-		"                                 [--retention-days N]\n"
-		"       cairnctl service list\n"
-		"       cairnctl service rotate NAME\n"
-		"       cairnctl service disable NAME\n"
-		"       cairnctl purge SERVICE YYYY-MM-DD [--dry-run]\n");
-}
+static const char cli_usage[] =
+	"usage: cairnctl service add NAME [--privileged] [--allowed-ips MASK[,MASK...]]\n"
+	"                                 [--retention-days N]\n"
+	"       cairnctl service list\n"
+	"       cairnctl service rotate NAME\n"
+	"       cairnctl service disable NAME\n"
+	"       cairnctl purge SERVICE YYYY-MM-DD [--dry-run]\n"
+	"Options go before or after the arguments; \"--\" ends them (a NAME starting\n"
+	"with '-').  Exit status 0, 1 failure (database, unknown or taken name),\n"
+	"2 usage error (nothing done).\n";
 
 static int
 cli_fail(const struct diag *d)
 {
 	fprintf(stderr, "cairnctl: %s\n", d->msg);
-	return 1;
+	return CLI_EXIT_FAILURE;
+}
+
+/* "-- " before a name that starts with '-', for a command line we suggest. */
+static const char *
+cli_dashes(const char *name)
+{
+	return name[0] == '-' ? "-- " : "";
 }
 
 static int
@@ -1091,11 +1098,57 @@ cli_print_service(const struct logs_service *s, void *arg)
 	return 0;
 }
 
+/* --allowed-ips "M1,M2 M3" into masks/lens (pointing into arg): the HTTP
+ * API's rules, 1 to LOGS_IPMASK_MAX_ENTRIES valid masks.  0, or -1 after
+ * the message. */
+static int
+cli_masks(const char *arg, const char **masks, size_t *lens, size_t *n)
+{
+	const char *p = arg;
+	int rc = 0;
+
+	*n = 0;
+	while (*p != '\0' && rc == 0) {
+		size_t len = strcspn(p, ", ");
+
+		if (len > 0 && *n == LOGS_IPMASK_MAX_ENTRIES) {
+			fprintf(stderr, "cairnctl: --allowed-ips must list 1 to %d masks\n",
+				LOGS_IPMASK_MAX_ENTRIES);
+			rc = -1;
+		} else if (len > 0 && !logs_ipmask_valid(p, len)) {
+			fprintf(stderr,
+				"cairnctl: --allowed-ips: '%.*s' is neither a wildcard mask like "
+				"192.168.%% nor a CIDR\n",
+				(int)(len > 64 ? 64 : len), p);
+			rc = -1;
+		} else if (len > 0) {
+			masks[*n] = p;
+			lens[(*n)++] = len;
+		}
+		p += len;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	if (rc == 0 && *n == 0) {
+		fprintf(stderr, "cairnctl: --allowed-ips must list 1 to %d masks\n",
+			LOGS_IPMASK_MAX_ENTRIES);
+		rc = -1;
+	}
+	return rc;
+}
+
 static int
 cli_add(struct db *db, int argc, char **argv)
 {
-	const char *name = NULL, *ips_arg = NULL;
+	const char *name, *ips_arg = NULL, *retention_arg = NULL;
 	bool privileged = false;
+	const struct cli_opt opts[] = {
+		{.name = "--privileged", .flag = &privileged},
+		{.name = "--allowed-ips", .value = &ips_arg},
+		{.name = "--retention-days", .value = &retention_arg},
+		{.name = NULL},
+	};
+	struct cli_pos pos = {&name, 1, 1, 0};
 	int64_t retention = 0;
 	const char *masks[LOGS_IPMASK_MAX_ENTRIES];
 	size_t lens[LOGS_IPMASK_MAX_ENTRIES], n = 0;
@@ -1103,61 +1156,27 @@ cli_add(struct db *db, int argc, char **argv)
 	struct logs_service *s;
 	struct buf ips;
 	struct diag d;
-	int rc;
+	int rc = cli_parse(cli_usage, opts, argc, argv, &pos);
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--privileged") == 0) {
-			privileged = true;
-		} else if (strcmp(argv[i], "--allowed-ips") == 0 && i + 1 < argc) {
-			ips_arg = argv[++i];
-		} else if (strcmp(argv[i], "--retention-days") == 0 && i + 1 < argc) {
-			if (!text_parse_id(argv[i + 1], strlen(argv[i + 1]), &retention) ||
-			    retention > LOGS_RETENTION_MAX) {
-				fprintf(stderr, "cairnctl: --retention-days must be 1 to %d\n",
-					LOGS_RETENTION_MAX);
-				return 2;
-			}
-			i++;
-		} else if (argv[i][0] != '-' && name == NULL) {
-			name = argv[i];
-		} else {
-			cli_usage();
-			return 2;
-		}
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (retention_arg != NULL &&
+	    (!text_parse_id(retention_arg, strlen(retention_arg), &retention) ||
+	     retention > LOGS_RETENTION_MAX)) {
+		fprintf(stderr, "cairnctl: --retention-days must be 1 to %d\n", LOGS_RETENTION_MAX);
+		return CLI_EXIT_USAGE;
 	}
-	if (name == NULL || !logs_service_name_valid(name, strlen(name))) {
+	if (!logs_service_name_valid(name, strlen(name))) {
 		fprintf(stderr, "cairnctl: the service name must be 1 to 64 of A-Z a-z 0-9 _ . -\n");
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
-	if (ips_arg != NULL) {
-		const char *p = ips_arg;
-
-		while (*p) {
-			size_t len = strcspn(p, ", ");
-
-			if (len > 0) {
-				if (n == LOGS_IPMASK_MAX_ENTRIES || !logs_ipmask_valid(p, len)) {
-					fprintf(stderr, "cairnctl: bad mask '%.*s' (want 192.168.%% or a CIDR)\n",
-						(int)(len > 64 ? 64 : len), p);
-					return 2;
-				}
-				masks[n] = p;
-				lens[n++] = len;
-			}
-			p += len;
-			while (*p == ',' || *p == ' ')
-				p++;
-		}
-		if (n == 0) {
-			fprintf(stderr, "cairnctl: --allowed-ips needs at least one mask\n");
-			return 2;
-		}
-	}
+	if (ips_arg != NULL && cli_masks(ips_arg, masks, lens, &n) < 0)
+		return CLI_EXIT_USAGE;
 	buf_init(&ips, LOGS_ALLOWED_IPS_CAP - 1);
 	if (n > 0 && masks_to_json(masks, lens, n, &ips) < 0) {
 		buf_free(&ips);
 		fprintf(stderr, "cairnctl: --allowed-ips is too long\n");
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	s = mem_calloc(1, sizeof *s);
 	rc = logs_store_service_create(db, name, strlen(name), privileged, n > 0 ? ips.data : NULL,
@@ -1168,100 +1187,133 @@ cli_add(struct db *db, int argc, char **argv)
 		return cli_fail(&d);
 	if (rc == 1) {
 		fprintf(stderr, "cairnctl: a service named '%s' exists already\n", name);
-		return 1;
+		return CLI_EXIT_FAILURE;
 	}
 	fprintf(stderr, "created %sservice '%s'; its key (shown only now):\n",
 		privileged ? "privileged " : "", name);
-	printf("%s\n", key);
-	return 0;
+	cli_show_secret(key,
+			"service '%s' was created, but its key could not be shown: get a new "
+			"key with cairnctl service rotate %s%s",
+			name, cli_dashes(name), name);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_list(struct db *db, int argc, char **argv)
+{
+	struct diag d;
+	int rc = cli_parse(cli_usage, NULL, argc, argv, NULL);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	printf("name\tprivileged\tallowed_ips\tretention_days\tcreated_at\tdisabled_at\n");
+	if (logs_store_service_list(db, 0, 1000000, cli_print_service, NULL, &d) < 0)
+		return cli_fail(&d);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_rotate(struct db *db, int argc, char **argv)
+{
+	const char *name;
+	struct cli_pos pos = {&name, 1, 1, 0};
+	char key[AUTH_KEY_CHARS + 1];
+	struct diag d;
+	int rc = cli_parse(cli_usage, NULL, argc, argv, &pos);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (!logs_service_name_valid(name, strlen(name))) {
+		fprintf(stderr, "cairnctl: no service named '%s'\n", name);
+		return CLI_EXIT_FAILURE;
+	}
+	rc = logs_store_service_rotate(db, name, strlen(name), key, &d);
+	if (rc < 0)
+		return cli_fail(&d);
+	if (rc > 0) {
+		fprintf(stderr, "cairnctl: %s '%s'\n",
+			rc == 1 ? "no service named" : "disabled service", name);
+		return CLI_EXIT_FAILURE;
+	}
+	fprintf(stderr, "new key of service '%s' (shown only now):\n", name);
+	cli_show_secret(key,
+			"the key of service '%s' was rotated (the old one no longer works), but "
+			"the new key could not be shown: rotate it again with cairnctl service "
+			"rotate %s%s",
+			name, cli_dashes(name), name);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_disable(struct db *db, int argc, char **argv)
+{
+	const char *name;
+	struct cli_pos pos = {&name, 1, 1, 0};
+	struct logs_service *s;
+	struct diag d;
+	int rc = cli_parse(cli_usage, NULL, argc, argv, &pos);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (!logs_service_name_valid(name, strlen(name))) {
+		fprintf(stderr, "cairnctl: no service named '%s'\n", name);
+		return CLI_EXIT_FAILURE;
+	}
+	s = mem_calloc(1, sizeof *s);
+	rc = logs_store_service_disable(db, name, strlen(name), s, &d);
+	if (rc == 0)
+		printf("service '%s' disabled at %s\n", name, s->disabled_at);
+	mem_free(s);
+	if (rc < 0)
+		return cli_fail(&d);
+	if (rc == 1) {
+		fprintf(stderr, "cairnctl: no service named '%s'\n", name);
+		return CLI_EXIT_FAILURE;
+	}
+	return CLI_EXIT_OK;
 }
 
 int
 logs_cli_service(struct db *db, int argc, char **argv)
 {
-	struct diag d;
-	char key[AUTH_KEY_CHARS + 1];
-	int rc;
+	int rc = CLI_EXIT_USAGE;
 
-	if (argc < 1) {
-		cli_usage();
-		return 2;
-	}
-	if (strcmp(argv[0], "add") == 0)
-		return cli_add(db, argc, argv);
-	if (strcmp(argv[0], "list") == 0 && argc == 1) {
-		printf("name\tprivileged\tallowed_ips\tretention_days\tcreated_at\tdisabled_at\n");
-		return logs_store_service_list(db, 0, 1000000, cli_print_service, NULL, &d) < 0
-			       ? cli_fail(&d)
-			       : 0;
-	}
-	if ((strcmp(argv[0], "rotate") == 0 || strcmp(argv[0], "disable") == 0) && argc == 2) {
-		const char *name = argv[1];
-		struct logs_service *s;
-
-		if (!logs_service_name_valid(name, strlen(name))) {
-			fprintf(stderr, "cairnctl: no service named '%s'\n", name);
-			return 1;
-		}
-		if (argv[0][0] == 'r') {
-			rc = logs_store_service_rotate(db, name, strlen(name), key, &d);
-			if (rc < 0)
-				return cli_fail(&d);
-			if (rc > 0) {
-				fprintf(stderr, "cairnctl: %s '%s'\n",
-					rc == 1 ? "no service named" : "disabled service", name);
-				return 1;
-			}
-			fprintf(stderr, "new key of service '%s' (shown only now):\n", name);
-			printf("%s\n", key);
-			return 0;
-		}
-		s = mem_calloc(1, sizeof *s);
-		rc = logs_store_service_disable(db, name, strlen(name), s, &d);
-		if (rc == 0)
-			printf("service '%s' disabled at %s\n", name, s->disabled_at);
-		mem_free(s);
-		if (rc < 0)
-			return cli_fail(&d);
-		if (rc == 1) {
-			fprintf(stderr, "cairnctl: no service named '%s'\n", name);
-			return 1;
-		}
-		return 0;
-	}
-	cli_usage();
-	return 2;
+	if (argc >= 1 && strcmp(argv[0], "add") == 0)
+		rc = cli_add(db, argc - 1, argv + 1);
+	else if (argc >= 1 && strcmp(argv[0], "list") == 0)
+		rc = cli_list(db, argc - 1, argv + 1);
+	else if (argc >= 1 && strcmp(argv[0], "rotate") == 0)
+		rc = cli_rotate(db, argc - 1, argv + 1);
+	else if (argc >= 1 && strcmp(argv[0], "disable") == 0)
+		rc = cli_disable(db, argc - 1, argv + 1);
+	else
+		fputs(cli_usage, stderr);
+	return rc;
 }
 
 int
 logs_cli_purge(struct db *db, int argc, char **argv)
 {
-	const char *name = NULL, *date = NULL;
+	const char *args[2];
 	bool dry_run = false;
+	const struct cli_opt opts[] = {
+		{.name = "--dry-run", .flag = &dry_run},
+		{.name = NULL},
+	};
+	struct cli_pos pos = {args, 2, 2, 0};
+	const char *name, *date;
 	struct logs_service *s;
 	int64_t day, deleted;
 	struct diag d;
-	int rc;
+	int rc = cli_parse(cli_usage, opts, argc, argv, &pos);
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--dry-run") == 0) {
-			dry_run = true;
-		} else if (name == NULL && argv[i][0] != '-') {
-			name = argv[i];
-		} else if (date == NULL && argv[i][0] != '-') {
-			date = argv[i];
-		} else {
-			cli_usage();
-			return 2;
-		}
-	}
-	if (name == NULL || date == NULL) {
-		cli_usage();
-		return 2;
-	}
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	name = args[0];
+	date = args[1];
 	if (timefmt_parse_date(date, strlen(date), &day, &d) < 0) {
 		fprintf(stderr, "cairnctl: the date must be YYYY-MM-DD, not '%s'\n", date);
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	s = mem_calloc(1, sizeof *s);
 	rc = logs_service_name_valid(name, strlen(name))
@@ -1274,9 +1326,9 @@ logs_cli_purge(struct db *db, int argc, char **argv)
 		return cli_fail(&d);
 	if (rc == 1) {
 		fprintf(stderr, "cairnctl: no service named '%s'\n", name);
-		return 1;
+		return CLI_EXIT_FAILURE;
 	}
 	printf("%s %lld records of '%s' before %s\n", dry_run ? "would delete" : "deleted",
 	       (long long)deleted, name, date);
-	return 0;
+	return CLI_EXIT_OK;
 }

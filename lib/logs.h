@@ -32,9 +32,10 @@ int logs_http_service_rotate(struct ctx *c);
 int logs_http_service_disable(struct ctx *c);
 
 /* cairnctl service add|list|rotate|disable ...; argv[0] is the
- * subcommand.  Exit status: 0, 1 failure, 2 usage. */
+ * subcommand.  The line follows lib/cli.h.  Exit status: 0, 1 failure,
+ * 2 usage. */
 int logs_cli_service(struct db *db, int argc, char **argv);
-/* cairnctl purge SERVICE YYYY-MM-DD [--dry-run] */
+/* cairnctl purge SERVICE YYYY-MM-DD [--dry-run]; the same rules. */
 int logs_cli_purge(struct db *db, int argc, char **argv);
 
 #endif

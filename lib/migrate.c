@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ DB_QUERY(q_create,
 	 " checksum CHAR(64) NOT NULL,"
 	 " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
 	 ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+DB_QUERY(q_exists,
+	 "SELECT COUNT(*) FROM information_schema.tables"
+	 " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'");
 DB_QUERY(q_get, "SELECT checksum FROM schema_migrations WHERE version = ?");
 DB_QUERY(q_record,
 	 "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
@@ -151,16 +155,35 @@ ensure_table(struct db *db, struct diag *d)
 	return st == NULL ? -1 : db_exec(st, d);
 }
 
+/* Whether schema_migrations exists, without creating it: *exists. */
+static int
+table_exists(struct db *db, bool *exists, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_exists, d);
+	int rc;
+
+	if (st == NULL || db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	*exists = rc == 1 && db_int(st, 0) > 0;
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Applies (apply) or only reports the migrations of dir.  Reporting
+ * writes nothing: without schema_migrations every file is pending. */
 static int
 walk(struct db *db, const char *dir, FILE *out, int apply, int *pending,
      struct diag *d)
 {
 	struct migration *m;
 	size_t n;
+	bool table = true;
 	int rc = -1;
 
 	*pending = 0;
-	if (ensure_table(db, d) < 0 || list_files(dir, &m, &n, d) < 0)
+	if ((apply ? ensure_table(db, d) : table_exists(db, &table, d)) < 0 ||
+	    list_files(dir, &m, &n, d) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
@@ -171,7 +194,7 @@ walk(struct db *db, const char *dir, FILE *out, int apply, int *pending,
 		if (text == NULL)
 			goto out;
 		checksum(text, len, sum);
-		state = applied_checksum(db, m[i].version, have, d);
+		state = table ? applied_checksum(db, m[i].version, have, d) : 0;
 		if (state < 0) {
 			mem_free(text);
 			goto out;

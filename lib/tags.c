@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "idem.h"
 #include "log.h"
@@ -622,45 +623,63 @@ tags_purge_step(struct db *db, int *more, struct diag *d)
 
 /* ------------------------------------------------------------------- CLI */
 
+static const char cli_usage[] =
+	"usage: cairnctl tags rollup   fold raw history older than tags.history_days into\n"
+	"                              hourly totals now\n"
+	"       cairnctl tags purge    remove the history of deleted tags now\n";
+
+static int
+cli_rollup(struct db *db)
+{
+	int64_t batch = config_int("tags.rollup_batch");
+	uint64_t folded, total = 0, batches = 0;
+	struct diag d;
+
+	do {
+		if (tags_store_rollup_batch(db, config_int("tags.history_days"), batch, &folded,
+					    &d) < 0) {
+			fprintf(stderr, "cairnctl: tags rollup: %s\n", d.msg);
+			return CLI_EXIT_FAILURE;
+		}
+		total += folded;
+		batches += folded > 0;
+	} while (folded > 0);
+	printf("folded %" PRIu64 " raw history rows into hourly totals (%" PRIu64 " batches)\n",
+	       total, batches);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_purge(struct db *db)
+{
+	uint64_t deleted, total = 0;
+	struct diag d;
+	int more;
+
+	do {
+		if (tags_store_purge_chunk(db, &more, &deleted, &d) < 0) {
+			fprintf(stderr, "cairnctl: tags purge: %s\n", d.msg);
+			return CLI_EXIT_FAILURE;
+		}
+		total += deleted;
+	} while (more);
+	printf("deleted %" PRIu64 " history rows of deleted tags\n", total);
+	return CLI_EXIT_OK;
+}
+
 int
 tags_cli(struct db *db, int argc, char **argv)
 {
-	struct diag d;
+	bool rollup = argc >= 1 && strcmp(argv[0], "rollup") == 0;
+	bool purge = argc >= 1 && strcmp(argv[0], "purge") == 0;
+	int rc = CLI_EXIT_USAGE;
 
-	if (argc == 1 && strcmp(argv[0], "rollup") == 0) {
-		int64_t batch = config_int("tags.rollup_batch");
-		uint64_t folded, total = 0, batches = 0;
-
-		do {
-			if (tags_store_rollup_batch(db, config_int("tags.history_days"), batch,
-						    &folded, &d) < 0) {
-				fprintf(stderr, "cairnctl: tags rollup: %s\n", d.msg);
-				return 1;
-			}
-			total += folded;
-			batches += folded > 0;
-		} while (folded > 0);
-		printf("folded %" PRIu64 " raw history rows into hourly totals (%" PRIu64
-		       " batches)\n",
-		       total, batches);
-		return 0;
+	if (rollup || purge) {
+		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
+		if (rc == CLI_EXIT_OK)
+			rc = rollup ? cli_rollup(db) : cli_purge(db);
+	} else {
+		fputs(cli_usage, stderr);
 	}
-	if (argc == 1 && strcmp(argv[0], "purge") == 0) {
-		uint64_t deleted, total = 0;
-		int more;
-
-		do {
-			if (tags_store_purge_chunk(db, &more, &deleted, &d) < 0) {
-				fprintf(stderr, "cairnctl: tags purge: %s\n", d.msg);
-				return 1;
-			}
-			total += deleted;
-		} while (more);
-		printf("deleted %" PRIu64 " history rows of deleted tags\n", total);
-		return 0;
-	}
-	fprintf(stderr, "usage: cairnctl tags rollup   fold raw history older than "
-			"tags.history_days into hourly totals now\n"
-			"       cairnctl tags purge    remove the history of deleted tags now\n");
-	return 2;
+	return rc;
 }

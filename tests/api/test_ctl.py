@@ -1,0 +1,328 @@
+"""cairnctl's command lines (lib/cli.h): --config before or after the
+command, strict options on every subcommand, "--", exit statuses, output
+that could not be written, and the commands whose arguments were misread."""
+import os
+import subprocess
+import tempfile
+import uuid
+
+from cairn import eq
+
+
+# ----------------------------------------------------------------- helpers
+
+def uniq(prefix="ctl"):
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def ctl(s, *args, conf="before", env=None, stdout=subprocess.PIPE):
+    """Runs cairnctl with no CAIRN_* variable of the caller's (they would
+    override the configuration file); conf: "before" puts --config FILE
+    before the command, None leaves it to args."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    e.update(env or {})
+    pre = ["--config", s.env["CAIRN_CONF"]] if conf == "before" else []
+    return subprocess.run([os.path.join(s.env["CAIRN_BUILD_DIR"], "bin", "cairnctl"), *pre,
+                           *args], stdout=stdout, stderr=subprocess.PIPE, text=True,
+                          timeout=60, env=e, stdin=subprocess.DEVNULL)
+
+
+def event_env(s, key=None, url=None):
+    return {"CAIRN_URL": url or s.env["CAIRN_URL"], "CAIRN_KEY": key or s.admin_key}
+
+
+def usage_error(r, what):
+    eq(r.returncode, 2, f"{what}: {r.stderr}")
+    assert "usage:" in r.stderr, f"{what}: no usage on stderr: {r.stderr}"
+
+
+def api_key_count(s, name):
+    return int(s.scalar(f"SELECT COUNT(*) FROM api_keys WHERE name = '{name}'"))
+
+
+def tagged(s, tag):
+    """Ids of the events carrying tag (over HTTP)."""
+    r = s.get(f"/list_events?tag={tag}", key=s.admin_key)
+    eq(r.status, 200, f"list {tag}")
+    return [e["_id"] for e in r.json()["array_events"]]
+
+
+def intake_status(s, key):
+    r = s.post("/intake", {"key": key, "data": [{"timestamp": "2026-11-22 14:00:00",
+                                                 "body": "ctl", "level": "info"}]})
+    return r.status
+
+
+# ------------------------------------------ 1. options after the command
+
+def test_config_after_the_command(s):
+    conf = s.env["CAIRN_CONF"]
+    # without --config, cairnctl reads /etc/cairn/cairn.conf (absent here:
+    # the defaults, no database); after the command it is this stack's
+    r = ctl(s, "status", "--config", conf, conf=None)
+    eq(r.returncode, 0, f"status --config: {r.stderr}")
+    assert "pending migrations: 0" in r.stdout, r.stdout
+    r = ctl(s, "migrate", "--config", conf, conf=None)
+    eq(r.returncode, 0, f"migrate --config: {r.stderr}")
+    r = ctl(s, "key", "list", "--config", conf, conf=None)
+    eq(r.returncode, 0, f"key list --config: {r.stderr}")
+    assert r.stdout.startswith("id\tname\t"), r.stdout
+    name = uniq()
+    r = ctl(s, "key", "create", "--name", name, "--config", conf, "--scopes", "kv:read",
+            conf=None)
+    eq(r.returncode, 0, f"key create --config: {r.stderr}")
+    eq(api_key_count(s, name), 1, "created with the stack's configuration")
+    r = ctl(s, "kv", "stats", "--config", conf, conf=None)
+    eq(r.returncode, 0, f"kv stats --config: {r.stderr}")
+    # once in all
+    usage_error(ctl(s, "status", "--config", conf), "--config before and after")
+    usage_error(ctl(s, "--config", conf, "--config", conf, "status", conf=None),
+                "--config twice before")
+    usage_error(ctl(s, "status", "--config", conf=None), "--config without a value")
+
+
+def test_every_subcommand_refuses_a_bad_line(s):
+    """Unknown and repeated options, missing values and extra arguments are
+    usage errors (2) before anything is done: with a configuration whose
+    database does not exist and a server that does not answer, a command
+    that went on would fail with 1 (or 3)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "nodb.conf")
+        with open(bad, "w") as f:
+            f.write(f"db.socket = {tmp}/no.sock\npaths.sql = {s.src}/sql\n")
+        env = event_env(s, url="http://127.0.0.1:1")
+        lines = [
+            ["migrate", "--dry-run"], ["migrate", "now"],
+            ["status", "--verbose"], ["status", "x"],
+            ["config", "--all"], ["config", "x"],
+            ["key", "create", "--bogus", "1", "--name", "c", "--scopes", "kv:read"],
+            ["key", "create", "--name", "c", "--scopes", "kv:read", "extra"],
+            ["key", "create", "--name", "a", "--name", "b", "--scopes", "kv:read"],
+            ["key", "create", "--name", "c", "--scopes"],
+            ["key", "list", "--all"], ["key", "list", "x"],
+            ["key", "revoke", "1", "2"], ["key", "revoke", "--force", "1"], ["key", "revoke"],
+            ["key", "frob"],
+            ["service", "add", "n", "--bogus"], ["service", "add", "n", "m"],
+            ["service", "add", "n", "--privileged", "--privileged"],
+            ["service", "add", "n", "--retention-days"],
+            ["service", "add", "n", "--allowed-ips", "10.%", "--allowed-ips", "11.%"],
+            ["service", "add"],
+            ["service", "list", "x"], ["service", "list", "--all"],
+            ["service", "rotate", "a", "b"], ["service", "rotate", "--now", "a"],
+            ["service", "rotate"],
+            ["service", "disable", "a", "--now"], ["service", "disable", "a", "b"],
+            ["service", "frob"],
+            ["purge", "a", "2020-01-01", "--dry-run", "--dry-run"],
+            ["purge", "a", "2020-01-01", "x"], ["purge", "a", "2020-01-01", "--bogus"],
+            ["purge", "a"],
+            ["event", "add", "--start"], ["event", "add", "--start", "1", "--start", "2"],
+            ["event", "add", "--bogus", "x"], ["event", "add", "--purge"],
+            ["event", "list", "x"], ["event", "list", "--purge"], ["event", "list", "--tag"],
+            ["event", "list", "--limit", "1", "--limit", "2"],
+            ["event", "remove", "--open", "1"], ["event", "remove", "--purge", "--purge"],
+            ["event", "stop", "1", "2"], ["event", "stop", "1", "--stop", "1", "--stop", "2"],
+            ["event", "get", "1", "--limit", "2"], ["event", "get"],
+            ["event", "delete", "1", "2"], ["event", "delete", "--url"],
+            ["event", "tags", "x"], ["event", "tags", "--cursor", "a", "--cursor", "b"],
+            ["event", "frob"],
+            ["tags", "rollup", "--now"], ["tags", "rollup", "x"], ["tags", "purge", "x"],
+            ["tags", "frob"],
+            ["kv", "stats", "x"], ["kv", "sweep", "--all"], ["kv", "frob"],
+            ["geo", "requeue", "--all"], ["geo", "requeue", "x"], ["geo", "frob"],
+        ]
+        for line in lines:
+            # --config before the command, or after it (and its subcommand)
+            n = 1 if line[0] in ("migrate", "status", "config", "purge") else 2
+            for args in (["--config", bad, *line], [*line[:n], "--config", bad, *line[n:]]):
+                r = ctl(s, *args, conf=None, env=env)
+                usage_error(r, f"cairnctl {' '.join(args)}")
+    # nothing was created by the refused lines
+    eq(api_key_count(s, "c"), 0, "key create --bogus created nothing")
+
+
+# ------------------------------------- 2. a secret stdout did not take
+
+def test_lost_secret_is_a_failure(s):
+    # key create
+    name = uniq()
+    r = ctl(s, "key", "create", "--name", name, "--scopes", "kv:read",
+            stdout=open("/dev/full", "w"))
+    eq(r.returncode, 1, f"key create >/dev/full: {r.stderr}")
+    kid = s.scalar(f"SELECT id FROM api_keys WHERE name = '{name}'")
+    assert "was created" in r.stderr and f"key revoke {kid}" in r.stderr, r.stderr
+    assert "create another" in r.stderr, r.stderr
+    # service add: created, and the way to a key is a rotation
+    svc = uniq()
+    r = ctl(s, "service", "add", svc, stdout=open("/dev/full", "w"))
+    eq(r.returncode, 1, f"service add >/dev/full: {r.stderr}")
+    assert "was created" in r.stderr and f"service rotate {svc}" in r.stderr, r.stderr
+    eq(s.scalar(f"SELECT COUNT(*) FROM log_services WHERE name = '{svc}'"), "1", "created")
+    # service rotate: the old key is gone, so rotate again
+    r = ctl(s, "service", "rotate", svc)
+    eq(r.returncode, 0, r.stderr)
+    old = r.stdout.strip().splitlines()[-1]
+    eq(intake_status(s, old), 200, "the shown key works")
+    r = ctl(s, "service", "rotate", svc, stdout=open("/dev/full", "w"))
+    eq(r.returncode, 1, f"service rotate >/dev/full: {r.stderr}")
+    assert "was rotated" in r.stderr and "rotate it again" in r.stderr, r.stderr
+    eq(intake_status(s, old), 403, "the rotation was made")
+    # any command's output is checked, not only secrets
+    for line in (["key", "list"], ["service", "list"], ["status"], ["config"],
+                 ["kv", "stats"]):
+        r = ctl(s, *line, stdout=open("/dev/full", "w"))
+        eq(r.returncode, 1, f"{line} >/dev/full: {r.stderr}")
+        assert "cannot write" in r.stderr, r.stderr
+    r = ctl(s, "event", "tags", env=event_env(s), stdout=open("/dev/full", "w"))
+    eq(r.returncode, 1, f"event tags >/dev/full: {r.stderr}")
+
+
+# --------------------------------------- 3. event remove EPOCH... --purge
+
+def test_event_remove_with_epochs_and_purge_deletes_nothing(s):
+    tag = uniq("rm")
+    r = s.post("/add_event", {"tags": [tag], "start_epoch": 1650108997.5}, key=s.admin_key)
+    eq(r.status, 201, "add")
+    for line in (["remove", "1650108997.5", "--purge"], ["remove", "--purge", "5"],
+                 ["remove", "--purge", "1650108997.5"]):
+        r = ctl(s, "event", *line, env=event_env(s))
+        eq(r.returncode, 2, f"{line}: {r.stderr}")
+        eq(r.stdout, "", f"{line}: nothing sent")
+    eq(len(tagged(s, tag)), 1, "nothing deleted")
+
+
+# ------------------------------------------------ 4. event's arguments
+
+def test_event_epochs_are_sent_canonical(s):
+    tag = uniq("ep")
+    # an epoch is read as the server reads it and sent in its canonical form
+    r = ctl(s, "event", "add", "--start", "0100", "--stop", "0200.50", tag, env=event_env(s))
+    eq(r.returncode, 0, f"--start 0100: {r.stdout} {r.stderr}")
+    [i] = tagged(s, tag)
+    got = s.get(f"/events/{i}", key=s.admin_key).json()
+    eq((got["start_epoch"], got["stop_epoch"]), (100.0, 200.5), "epochs")
+    r = ctl(s, "event", "add", "--start", "0100", tag + "-open", env=event_env(s))
+    eq(r.returncode, 0, f"--start 0100: {r.stdout} {r.stderr}")
+    [i] = tagged(s, tag + "-open")
+    r = ctl(s, "event", "stop", i, "--stop", "0300", env=event_env(s))
+    eq(r.returncode, 0, f"stop --stop 0300: {r.stdout} {r.stderr}")
+    eq(s.get(f"/events/{i}", key=s.admin_key).json()["stop_epoch"], 300.0, "stopped")
+    for bad in ("1e9", "-5", "5.", "0x10", ""):
+        r = ctl(s, "event", "add", "--start", bad, "--", tag, env=event_env(s))
+        eq(r.returncode, 2, f"--start {bad!r}: {r.stderr}")
+
+
+def test_event_header_values_are_checked(s):
+    tag = uniq("idem")
+    # Idempotency-Key: the server's rule, checked before anything is sent
+    for bad in ("k1\r\nX-Injected: yes", "with space", "k" * 129, "", "caf\u00e9"):
+        r = ctl(s, "event", "add", "--idempotency-key", bad, tag, env=event_env(s))
+        eq(r.returncode, 2, f"--idempotency-key {bad!r}: {r.stderr}")
+    eq(tagged(s, tag), [], "nothing added with a bad key")
+    good = (uniq("idem") + "k" * 128)[:128]
+    a = ctl(s, "event", "add", "--idempotency-key", good, tag, env=event_env(s))
+    b = ctl(s, "event", "add", "--idempotency-key", good, tag, env=event_env(s))
+    eq((a.returncode, b.returncode), (0, 0), f"{a.stderr} {b.stderr}")
+    eq(len(tagged(s, tag)), 1, "replayed, not added twice")
+    # the API key goes into a header too
+    r = ctl(s, "event", "list", "--tag", tag,
+            env=event_env(s, key=s.admin_key + "\r\nX-Injected: yes"))
+    eq(r.returncode, 2, f"key with CRLF: {r.stderr}")
+
+
+def test_event_list_open_and_stopped_conflict(s):
+    r = ctl(s, "event", "list", "--open", "--stopped", env=event_env(s))
+    eq(r.returncode, 2, f"--open --stopped: {r.stderr}")
+    eq(r.stdout, "", "nothing sent")
+
+
+# ---------------------------------------------------------- 5. exit codes
+
+def test_exit_codes_usage_2_runtime_1(s):
+    # bad values, refused before anything is done: 2, as in service add / purge
+    for scopes, name in (("kv:nope", uniq()), ("kv:read", ""), ("logs:write", uniq()),
+                         ("", uniq())):
+        r = ctl(s, "key", "create", "--name", name, "--scopes", scopes)
+        eq(r.returncode, 2, f"key create {name!r} {scopes!r}: {r.stderr}")
+    eq(ctl(s, "service", "add", "bad name").returncode, 2, "service add bad name")
+    eq(ctl(s, "purge", "x", "07/08/2007").returncode, 2, "purge bad date")
+    eq(ctl(s, "key", "revoke", "0").returncode, 2, "key revoke bad id")
+    # failures at run time: 1
+    eq(ctl(s, "key", "revoke", "999999999").returncode, 1, "no such key")
+    eq(ctl(s, "purge", uniq("nope"), "2007-07-08").returncode, 1, "no such service")
+    eq(ctl(s, "service", "rotate", uniq("nope")).returncode, 1, "no such service")
+    eq(ctl(s, "key", "list", env={"CAIRN_DB_SOCKET": "/nonexistent.sock"}).returncode, 1,
+       "database down")
+    # the contract is in the usage text
+    r = ctl(s, "--help")
+    eq(r.returncode, 0, r.stderr)
+    assert "1 failure at run time" in r.stdout and "2 usage error" in r.stdout, r.stdout
+
+
+# ----------------------------------------------------- 6. status read-only
+
+def test_status_creates_nothing(s):
+    db = "ctl_" + uuid.uuid4().hex[:8]
+    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e"]
+    subprocess.run(admin + [f"CREATE DATABASE {db}; GRANT ALL ON {db}.* TO "
+                            f"'{s.env['CAIRN_DB_USER']}'@'localhost'"],
+                   check=True, capture_output=True, timeout=60)
+    try:
+        files = len([f for f in os.listdir(os.path.join(s.src, "sql"))
+                     if f.endswith(".sql") and f[:4].isdigit()])
+        r = ctl(s, "status", env={"CAIRN_DB_NAME": db})
+        eq(r.returncode, 1, f"pending: {r.stdout} {r.stderr}")
+        assert f"pending migrations: {files}" in r.stdout, r.stdout
+        tables = subprocess.run(admin + [f"SHOW TABLES FROM {db}"], check=True,
+                                capture_output=True, text=True, timeout=60).stdout
+        eq(tables, "", "status created nothing")
+    finally:
+        subprocess.run(admin + [f"DROP DATABASE IF EXISTS {db}"], capture_output=True,
+                       timeout=60)
+
+
+# ------------------------------------------------ 7. too many allowed_ips
+
+def test_too_many_allowed_ips(s):
+    masks = ",".join(f"10.0.0.{i}" for i in range(1, 102))
+    r = ctl(s, "service", "add", uniq(), "--allowed-ips", masks)
+    eq(r.returncode, 2, r.stderr)
+    assert "must list 1 to 100 masks" in r.stderr and "bad mask" not in r.stderr, r.stderr
+    # the HTTP API's wording for the same limit
+    h = s.post("/services", {"name": uniq(), "allowed_ips": masks.split(",")},
+               key=s.admin_key)
+    eq(h.status, 400, "HTTP")
+    assert "must list 1 to 100 masks" in h.json()["error"]["message"], h
+    name = uniq()
+    r = ctl(s, "service", "add", name, "--allowed-ips",
+            ",".join(f"10.0.0.{i}" for i in range(1, 101)))
+    eq(r.returncode, 0, f"100 masks: {r.stderr}")
+
+
+# ------------------------------------------------------- 8. "--" and names
+
+def test_double_dash_before_a_name_starting_with_dash(s):
+    name = "-" + uniq()
+    eq(ctl(s, "service", "add", name).returncode, 2, "an option, without --")
+    r = ctl(s, "service", "add", "--privileged", "--", name)
+    eq(r.returncode, 0, f"service add -- {name}: {r.stderr}")
+    key = r.stdout.strip().splitlines()[-1]
+    eq(intake_status(s, key), 200, "its key works")
+    r = ctl(s, "purge", "--dry-run", "--", name, "2030-01-01")
+    eq(r.returncode, 0, f"purge -- {name}: {r.stderr}")
+    eq(r.stdout.split()[:3], ["would", "delete", "1"], r.stdout)
+    r = ctl(s, "service", "rotate", "--", name)
+    eq(r.returncode, 0, f"rotate -- {name}: {r.stderr}")
+    eq(intake_status(s, key), 403, "rotated")
+    r = ctl(s, "service", "disable", "--", name)
+    eq(r.returncode, 0, f"disable -- {name}: {r.stderr}")
+    # one created over HTTP too, and a tag
+    other = "-" + uniq()
+    eq(s.post("/services", {"name": other}, key=s.admin_key).status, 201, "HTTP")
+    eq(ctl(s, "purge", other, "2030-01-01").returncode, 2, "an option, without --")
+    r = ctl(s, "purge", "--", other, "2030-01-01")
+    eq(r.returncode, 0, f"purge -- {other}: {r.stderr}")
+    tag = "-" + uniq("tag")
+    r = ctl(s, "event", "add", "--", tag, env=event_env(s))
+    eq(r.returncode, 0, f"event add -- {tag}: {r.stderr}")
+    eq(len(tagged(s, tag)), 1, "tagged")
