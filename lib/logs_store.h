@@ -20,9 +20,10 @@
 #include "timefmt.h"
 
 /* allowed_ips as stored: a JSON array of at most LOGS_IPMASK_MAX_ENTRIES
- * ASCII masks of at most LOGS_IPMASK_MAX_LEN bytes, with quotes and
- * commas under 6,900 bytes (the stored procedure refuses longer text; a
- * longer value written by hand reads as invalid, which allows no address). */
+ * ASCII masks of at most LOGS_IPMASK_MAX_LEN bytes, written compactly, so
+ * with quotes and commas at most 6,701 bytes (HTTP, cairnctl and the stored
+ * procedure of sql/0010 all store that form; a longer value written by hand
+ * reads as invalid, which allows no address). */
 #define LOGS_ALLOWED_IPS_CAP 8192
 #define LOGS_RETENTION_MAX 100000
 

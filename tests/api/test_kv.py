@@ -706,6 +706,26 @@ def test_admin_view(s):
     assert 900 < ttl <= 1000, ttl
 
 
+def test_admin_view_ignores_the_session_time_zone(s):
+    # expires_at is UTC; a mysql client in another time zone sees the same
+    # keys and TTLs (the view compared it with the session's NOW(6))
+    put_q(s, "tzview-live=x&expire_in=1000")
+    pause_sweep(s)
+    try:
+        put_q(s, "tzview-gone=x&expire_in=1")
+        s.wait_for(lambda: get(s, "tzview-gone").status == 404, timeout=30, interval=0.1,
+                   what="expiry")
+        eq(db_rows(s, "tzview-gone"), 1, "expired, not swept")
+        for tz in ("-05:00", "+05:00", "+00:00", "SYSTEM"):
+            rows = s.mysql(f"SET time_zone = '{tz}'; SELECT `key`, ttl_seconds FROM admin_kv_keys"
+                           " WHERE `key` LIKE 'tzview-%'")
+            eq([r[0] for r in rows], ["tzview-live"], f"live keys under {tz}")
+            ttl = float(rows[0][1])
+            assert 900 < ttl <= 1000, (tz, ttl)
+    finally:
+        resume_sweep(s)
+
+
 def test_ops_metrics(s):
     m0 = s.metrics()
     name = 'cairn_kv_ops_total{op="%s",result="%s"}'

@@ -5,6 +5,7 @@ import datetime
 import json
 import os
 import subprocess
+import time
 import uuid
 
 from cairn import eq, is_envelope
@@ -63,6 +64,35 @@ def ctl(s, *args):
     return subprocess.run(
         [os.path.join(s.env["CAIRN_BUILD_DIR"], "bin/cairnctl"), "--config",
          s.env["CAIRN_CONF"], *args], capture_output=True, text=True, timeout=60)
+
+
+def cache_ms(s):
+    """The stack's auth.cache_ms (its cairn.conf; the last setting wins)."""
+    ms = 1000
+    with open(s.env["CAIRN_CONF"]) as f:
+        for line in f:
+            k, sep, v = line.partition("=")
+            if sep and k.strip() == "auth.cache_ms":
+                ms = int(v.strip())
+    return ms
+
+
+def key_stops(s, key, what):
+    """Waits for /intake to refuse a service key rotated or disabled outside
+    the HTTP API (cairnctl, SQL): a worker may trust its cached lookups of
+    the key and of the service for auth.cache_ms (README, "Keys and
+    scopes"), so the deadline is a generous 3 x that, not a promise of
+    speed.  Polls with an empty batch, which a working key gets 400 for, so
+    nothing is stored meanwhile."""
+    deadline = time.monotonic() + 3 * cache_ms(s) / 1000
+    while True:
+        r = intake(s, key, [])
+        if r.status == 403:
+            eq(r.json(), UNAUTHORIZED, what)
+            return
+        eq(r.status, 400, f"{what}: the key still works meanwhile")
+        assert time.monotonic() < deadline, f"{what}: still accepted after 3 x auth.cache_ms"
+        time.sleep(0.05)
 
 
 # ------------------------------------------------------------------ intake
@@ -655,7 +685,7 @@ def test_cairnctl_service_and_purge(s):
     r = ctl(s, "service", "rotate", name)
     eq(r.returncode, 0, r.stderr)
     new = r.stdout.strip().splitlines()[-1]
-    eq(intake(s, key, [rec()]).status, 403, "old key")
+    key_stops(s, key, "old key")
     r = ctl(s, "purge", name, "2007-07-08", "--dry-run")
     eq((r.returncode, r.stdout.split()[:3]), (0, ["would", "delete", "1"]), r.stdout)
     r = ctl(s, "purge", name, "2007-07-08")
@@ -664,7 +694,7 @@ def test_cairnctl_service_and_purge(s):
     eq(ctl(s, "purge", name, "07/08/2007").returncode, 2, "bad date")
     eq(ctl(s, "purge", "nope-" + name, "2007-07-08").returncode, 1, "unknown")
     eq(ctl(s, "service", "disable", name).returncode, 0, "disable")
-    eq(intake(s, new, [rec()]).status, 403, "disabled")
+    key_stops(s, new, "disabled")
     eq(ctl(s, "service", "disable", "nope-" + name).returncode, 1, "unknown")
 
 
@@ -683,10 +713,10 @@ def test_mysql_client_procedures_and_views(s):
     got = s.mysql(f"SELECT privileged, allowed_ips FROM admin_log_services WHERE name = '{name}'")
     eq(got, [["0", '["127.0.0.%"]']], "admin_log_services")
     new = s.mysql(f"CALL log_service_rotate_key('{name}')")[0][1]
-    eq(intake(s, key, [rec()]).status, 403, "old key")
+    key_stops(s, key, "old key")
     eq(intake(s, new, [rec()]).status, 200, "rotated key")
     s.mysql(f"UPDATE log_services SET disabled_at = UTC_TIMESTAMP(6) WHERE name = '{name}'")
-    eq(intake(s, new, [rec()]).status, 403, "disabled by hand")
+    key_stops(s, new, "disabled by hand")
     for bad in (f"CALL log_service_create('{name}', FALSE, NULL, NULL)",
                 "CALL log_service_create('bad name', FALSE, NULL, NULL)",
                 f"CALL log_service_create('{uniq()}', FALSE, 'not json', NULL)",
@@ -698,6 +728,164 @@ def test_mysql_client_procedures_and_views(s):
         except RuntimeError:
             continue
         raise AssertionError(f"accepted: {bad}")
+
+
+def sql_refused(s, sql, message):
+    """sql must fail with SQLSTATE 45000 and a message holding message."""
+    try:
+        rows = s.mysql(sql)
+    except RuntimeError as e:
+        assert "(45000)" in str(e) and message in str(e), f"{sql}: {e}"
+        return
+    raise AssertionError(f"accepted: {sql} -> {rows}")
+
+
+def services_named(s, name_sql):
+    return int(s.scalar(f"SELECT COUNT(*) FROM log_services WHERE name = {name_sql}"))
+
+
+NAME_RULE = "name must be 1 to 64 of A-Z a-z 0-9 _ . -"
+
+
+def test_mysql_create_names_byte_exact(s):
+    # a final newline ('$' matched before it), U+017F and the Kelvin sign
+    # U+212A (s and k under a _ci collation), given as bytes so that the
+    # client's character set cannot change them
+    for hostile in (f"'{uniq('nl')}\\n'", f"CONCAT('{uniq('nl')}', CHAR(10))",
+                    "CONVERT(X'C5BF' USING utf8mb4)", "CONVERT(X'E284AA' USING utf8mb4)",
+                    f"CONCAT('{uniq('long')}', CONVERT(X'C5BF' USING utf8mb4))",
+                    f"CONCAT('{uniq('kelvin')}', CONVERT(X'E284AA' USING utf8mb4))",
+                    "REPEAT('a', 65)", "''", "NULL", "'a b'", "'tab\\there'"):
+        sql_refused(s, f"CALL log_service_create({hostile}, FALSE, NULL, NULL)", NAME_RULE)
+        if hostile != "NULL":
+            eq(services_named(s, hostile), 0, f"nothing stored for {hostile}")
+    # a non-strict client cut a long name to the parameter's 64 characters
+    sql_refused(s, "SET sql_mode = ''; CALL log_service_create(REPEAT('c', 65), FALSE, NULL, NULL)",
+                NAME_RULE)
+    eq(services_named(s, "REPEAT('c', 64)"), 0, "no truncated name")
+    long = ("x" + uniq("sixty-four")) * 5
+    long = long[:64]
+    rows = s.mysql(f"CALL log_service_create('{long}', FALSE, NULL, NULL)")
+    eq(rows[0][0], long, "64 characters")
+    eq(s.post("/services", {"name": long + "y"}, key=s.admin_key).status, 400, "65 over HTTP")
+
+
+def test_mysql_create_checks_fields_like_http(s):
+    ips = "allowed_ips must be NULL or a JSON array of 1 to 100 masks"
+    mask = "is neither a wildcard mask like 192.168.% nor a CIDR"
+    bad = [
+        ("FALSE", "'[\"bogus\", 1, {\"a\":2}]'", "NULL", "allowed_ips[0] " + mask),
+        ("FALSE", "'[\"10.0.0.0/8\", 1]'", "NULL", "allowed_ips[1] must be a string"),
+        ("FALSE", "'[{\"a\":2}]'", "NULL", "allowed_ips[0] must be a string"),
+        ("FALSE", "'[null]'", "NULL", "allowed_ips[0] must be a string"),
+        ("FALSE", "CONCAT('[\"', REPEAT('1', 300), '\"]')", "NULL", "allowed_ips[0] " + mask),
+        ("FALSE", "'[\"1.2.3.*\"]'", "NULL", mask),
+        ("FALSE", "'[\"10.0.0.0/8\\\\n\"]'", "NULL", mask),
+        ("FALSE", "'[\"192.168.%\", \"\"]'", "NULL", "allowed_ips[1] " + mask),
+        ("FALSE", "'[]'", "NULL", ips),
+        ("FALSE", "'{\"a\": \"10.0.0.0/8\"}'", "NULL", ips),
+        ("FALSE", "'\"10.0.0.0/8\"'", "NULL", ips),
+        ("FALSE", "'not json'", "NULL", ips),
+        ("FALSE", "CONCAT('[', REPEAT('\"10.0.0.0/8\",', 100), '\"::1\"]')", "NULL", ips),
+        ("FALSE", "NULL", "1.5", "retention_days must be NULL or a whole number from 1 to 100000"),
+        ("FALSE", "NULL", "0.5", "retention_days"),
+        ("FALSE", "NULL", "0", "retention_days"),
+        ("FALSE", "NULL", "-1", "retention_days"),
+        ("FALSE", "NULL", "100001", "retention_days"),
+        ("5", "NULL", "NULL", "privileged must be NULL, FALSE (0) or TRUE (1)"),
+        ("2", "NULL", "NULL", "privileged"),
+        ("-1", "NULL", "NULL", "privileged"),
+        ("0.5", "NULL", "NULL", "privileged"),
+    ]
+    for priv, allowed, days, message in bad:
+        name = uniq("sqlbad")
+        sql_refused(s, f"CALL log_service_create('{name}', {priv}, {allowed}, {days})", message)
+        eq(services_named(s, f"'{name}'"), 0, f"nothing stored for {priv}, {allowed}, {days}")
+    good = [("TRUE", "1", "1"), ("FALSE", "0", "100000"), ("NULL", "0", "NULL"),
+            ("1", "1", "30.0"), ("0", "0", "'7'")]
+    for priv, stored_priv, days in good:
+        name = uniq("sqlgood")
+        s.mysql(f"CALL log_service_create('{name}', {priv}, NULL, {days})")
+        want = {"NULL": "NULL", "30.0": "30", "'7'": "7"}.get(days, days)
+        eq(s.mysql(f"SELECT privileged, retention_days FROM log_services WHERE name = '{name}'"),
+           [[stored_priv, want]], f"{priv}, {days}")
+    name = uniq("sql100")
+    s.mysql(f"CALL log_service_create('{name}', FALSE,"
+            " CONCAT('[', REPEAT('\"10.0.0.0/8\",', 99), '\"::1\"]'), NULL)")
+    eq(s.scalar(f"SELECT JSON_LENGTH(allowed_ips) FROM log_services WHERE name = '{name}'"),
+       "100", "100 masks")
+
+
+def test_mysql_create_stores_allowed_ips_as_http_does(s):
+    # whitespace, newlines and escapes are not kept: the array is written
+    # back as HTTP writes it, so `cairnctl service list` stays one line each
+    masks = ["10.0.0.0/8", "127.0.0.%", "::ffff:1.2.3.4/128", "fe80::_"]
+    # (SQL text: \\ is one backslash for JSON's escapes, \n a real newline)
+    written = ('[ "1\\\\u0030.0.0.0\\\\/8" ,\\n\\t"127.0.0.%",\\r\\n'
+               ' "::ffff:1.2.3.4/128", "fe80::_" ]')
+    sql = uniq("sqlws")
+    s.mysql(f"CALL log_service_create('{sql}', FALSE, '{written}', NULL)")
+    http, _ = new_service(s, allowed_ips=masks)
+    got = dict(s.mysql("SELECT name, allowed_ips FROM log_services"
+                       f" WHERE name IN ('{sql}', '{http}')"))
+    eq(got[sql], '["10.0.0.0/8","127.0.0.%","::ffff:1.2.3.4/128","fe80::_"]', "stored compacted")
+    eq(got[sql], got[http], "as HTTP stores it")
+    r = ctl(s, "service", "list")
+    eq(r.returncode, 0, r.stderr)
+    line = [x for x in r.stdout.splitlines() if x.startswith(sql + "\t")]
+    eq(len(line), 1, r.stdout)
+    eq(line[0].split("\t")[2], got[http], "one TSV field")
+
+
+def test_mysql_create_masks_agree_with_http(s):
+    """Each mask is accepted by log_service_create exactly when POST
+    /services accepts it (lib/logs_parse.c is the authority)."""
+    masks = [
+        "10.0.0.0/8", "0.0.0.0/0", "1.2.3.4/32", "1.2.3.4/33", "1.2.3.4/01", "1.2.3.4/",
+        "1.2.3.4/8/8", "/8", "127.0.0.1", "255.255.255.255", "256.1.1.1", "01.2.3.4",
+        "1.2.3", "1.2.3.4.5", "1.2.3.4.", "192.168.%", "192.168._.1", "%", "_", "1.2.3.*",
+        "g%", "192.168.% ", " 192.168.%", "10.0.0.0/8 ",
+        "::1", "::", "::/0", "::1/128", "::1/129", "::1/012", "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8::", "1::8", "1:::8", ":::", ":1", "1:", "12345::1", "ABCD::ef01",
+        "fe80::1%eth0", "fe80::%", "::ffff:1.2.3.4", "::ffff:1.2.3.4/96", "::1.2.3.4",
+        "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::ffff:01.2.3.4", "::1.2.3.4:5",
+        "1.2.3.4::1", "1:2:3:4:5:6::1.2.3.4", "::a.b.c.d",
+        "0000:0000:0000:0000:0000:0000:255.255.255.255",
+        "0000:0000:0000:0000:0000:00000:255.255.255.255",
+        "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128",
+        "1" * 64, "%" * 64, "%" * 65, "\u017f%", "\u212a%",
+    ]
+    for m in masks:
+        http = s.post("/services", {"name": uniq("agree"), "allowed_ips": [m]},
+                      key=s.admin_key).status
+        assert http in (201, 400), (m, http)
+        literal = json.dumps([m]).replace("\\", "\\\\").replace("'", "\\'")
+        try:
+            s.mysql(f"CALL log_service_create('{uniq('agree')}', FALSE, '{literal}', NULL)")
+            sql = 201
+        except RuntimeError as e:
+            assert "(45000)" in str(e), e
+            sql = 400
+        eq(sql, http, f"mask {m!r}")
+
+
+def test_mysql_rotate_matches_names_exactly(s):
+    name, key = new_service(s)
+    before = s.scalar(f"SELECT HEX(key_hash) FROM log_services WHERE name = '{name}'")
+    for other in (f"'{name} '", f"'{name}  '", f"CONCAT('{name}', CHAR(10))",
+                  f"CONCAT('{name}', CHAR(9))", f"UPPER('{name}')"):
+        try:
+            s.mysql(f"CALL log_service_rotate_key({other})")
+        except RuntimeError as e:
+            assert "(45000)" in str(e), e
+        else:
+            raise AssertionError(f"rotated {other}")
+    sql_refused(s, f"CALL log_service_rotate_key('{name} ')", NAME_RULE)
+    sql_refused(s, "CALL log_service_rotate_key(CONVERT(X'C5BF' USING utf8mb4))", NAME_RULE)
+    eq(s.scalar(f"SELECT HEX(key_hash) FROM log_services WHERE name = '{name}'"), before,
+       "the key is unchanged")
+    eq(intake(s, key, [rec()]).status, 200, "the key still works")
 
 
 # ---------------------------------------------------------------- retention
