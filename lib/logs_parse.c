@@ -72,7 +72,8 @@ addr_parse(const char *s, size_t len, struct ipaddr *out)
 {
 	char tmp[INET6_ADDRSTRLEN + 1];
 
-	if (len == 0 || len >= sizeof tmp)
+	/* inet_pton reads to a NUL: one inside would hide the rest */
+	if (len == 0 || len >= sizeof tmp || memchr(s, '\0', len) != NULL)
 		return false;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';

@@ -110,6 +110,10 @@ START_TEST(mask_validity)
 		ck_assert_msg(logs_ipmask_valid(good[i], strlen(good[i])), "%s", good[i]);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(!logs_ipmask_valid(bad[i], strlen(bad[i])), "%s", bad[i]);
+	/* a NUL inside: inet_pton would stop at it and check only the start */
+	ck_assert(!logs_ipmask_valid("1.2.3.4\0", 8));
+	ck_assert(!logs_ipmask_valid("10.0.0.0\0/8", 11));
+	ck_assert(!logs_ipmask_valid("::1\0zz", 6));
 }
 END_TEST
 
