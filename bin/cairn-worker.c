@@ -16,11 +16,11 @@
 #include "jobs.h"
 #include "log.h"
 /* capability headers for their jobs */
-#include "tags.h"
-#include "logs_store.h"
-#include "kv.h"
 #include "geo_enrich.h"
 #include "geo_store.h"
+#include "kv.h"
+#include "logs_store.h"
+#include "tags.h"
 
 static volatile sig_atomic_t stop, reload;
 static const char *config_path;
@@ -44,8 +44,10 @@ open_log(void)
 {
 	const char *file = config_str("log.file");
 
-	if (log_open("cairn-worker", config_str("log.level"), file, config_bool("log.syslog")) < 0) {
-		fprintf(stderr, "cairn-worker: cannot open log file %s: %s\n", file, strerror(errno));
+	if (log_open("cairn-worker", config_str("log.level"), file, config_bool("log.syslog")) <
+	    0) {
+		fprintf(stderr, "cairn-worker: cannot open log file %s: %s\n", file,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -136,7 +138,8 @@ main(int argc, char **argv)
 			reload = 0;
 			reload_config();
 		}
-		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &more, &d) < 0) {
+		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &more, &d) <
+		    0) {
 			backoff_ms = backoff_ms ? backoff_ms * 2 : 250;
 			if (backoff_ms > 5000)
 				backoff_ms = 5000;
@@ -146,7 +149,8 @@ main(int argc, char **argv)
 			continue;
 		}
 		backoff_ms = 0;
-		geo_enrich_run(geo, db, more ? JOBS_BACKLOG_PAUSE_MS : (long)config_int("worker.tick_ms"),
+		geo_enrich_run(geo, db,
+			       more ? JOBS_BACKLOG_PAUSE_MS : (long)config_int("worker.tick_ms"),
 			       &stop);
 	}
 	log_info("cairn-worker stopping");

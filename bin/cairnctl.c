@@ -26,10 +26,10 @@
 #include "text.h"
 /* capability headers for their commands */
 #include "events_cli.h"
-#include "tags.h"
-#include "logs.h"
-#include "kv.h"
 #include "geo.h"
+#include "kv.h"
+#include "logs.h"
+#include "tags.h"
 
 static const char ctl_usage[] =
 	"usage: cairnctl [--config FILE] COMMAND [ARGS] [--config FILE]\n"

@@ -9,10 +9,10 @@
 #include "status.h"
 /* capability headers, one line each: logs, tags, events, kv, geo */
 #include "events.h"
-#include "tags.h"
-#include "logs.h"
-#include "kv.h"
 #include "geo.h"
+#include "kv.h"
+#include "logs.h"
+#include "tags.h"
 
 /* Literal routes come before parameter routes that could shadow them. */
 const struct route routes_table[] = {
@@ -58,7 +58,8 @@ const struct route routes_table[] = {
 	/* events (API.md §3) */
 	{"POST", "/add_event", events_http_add, AUTH_EVENTS_WRITE, ROUTE_JSON},
 	{"GET", "/list_events", events_http_list, AUTH_EVENTS_READ, 0},
-	{"POST", "/remove_events", events_http_remove, AUTH_EVENTS_WRITE | AUTH_EVENTS_ADMIN, ROUTE_JSON},
+	{"POST", "/remove_events", events_http_remove, AUTH_EVENTS_WRITE | AUTH_EVENTS_ADMIN,
+	 ROUTE_JSON},
 	{"GET", "/events/tags", events_http_tags, AUTH_EVENTS_READ, 0},
 	{"GET", "/events/:id", events_http_get, AUTH_EVENTS_READ, 0},
 	{"DELETE", "/events/:id", events_http_delete, AUTH_EVENTS_WRITE, 0},

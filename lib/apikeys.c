@@ -13,13 +13,12 @@
 
 DB_QUERY(q_insert,
 	 "INSERT INTO api_keys (name, key_hash, scopes, created_at) VALUES (?, ?, ?, NOW(6))");
-DB_QUERY(q_get,
-	 "SELECT id, name, scopes, created_at, COALESCE(revoked_at, '') FROM api_keys WHERE id = ?");
-DB_QUERY(q_revoke,
-	 "UPDATE api_keys SET revoked_at = NOW(6) WHERE id = ? AND revoked_at IS NULL");
-DB_QUERY(q_list,
-	 "SELECT id, name, scopes, created_at, COALESCE(revoked_at, '') FROM api_keys"
-	 " WHERE id > ? ORDER BY id LIMIT ?");
+DB_QUERY(
+	q_get,
+	"SELECT id, name, scopes, created_at, COALESCE(revoked_at, '') FROM api_keys WHERE id = ?");
+DB_QUERY(q_revoke, "UPDATE api_keys SET revoked_at = NOW(6) WHERE id = ? AND revoked_at IS NULL");
+DB_QUERY(q_list, "SELECT id, name, scopes, created_at, COALESCE(revoked_at, '') FROM api_keys"
+		 " WHERE id > ? ORDER BY id LIMIT ?");
 
 static void
 row_to_key(struct db_stmt *st, struct apikey *k)
@@ -95,7 +94,8 @@ apikeys_create(struct db *db, const char *name, size_t name_len, uint32_t scopes
 	struct create_args a = {name, name_len, scopes, key_out, out};
 
 	if (!text_valid_name(name, name_len, APIKEYS_NAME_MAX)) {
-		diag_set(d, DIAG_INVALID, "name must be 1 to %d characters without control characters",
+		diag_set(d, DIAG_INVALID,
+			 "name must be 1 to %d characters without control characters",
 			 APIKEYS_NAME_MAX);
 		return -1;
 	}

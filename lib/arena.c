@@ -24,7 +24,7 @@ struct arena_cleanup {
 };
 
 struct arena {
-	struct arena_chunk *head;   /* current chunk; the first one is kept */
+	struct arena_chunk *head; /* current chunk; the first one is kept */
 	struct arena_chunk *first;
 	struct arena_cleanup *cleanups;
 	size_t chunk_size;

@@ -11,12 +11,9 @@
 #include "timefmt.h"
 
 static const char *const scope_names[] = {
-	"logs:write", "logs:read", "logs:admin",
-	"tags:read", "tags:write", "tags:admin",
-	"events:read", "events:write", "events:admin",
-	"geo:write", "geo:read", "geo:admin",
-	"kv:read", "kv:write", "kv:admin",
-	"admin",
+	"logs:write",  "logs:read",    "logs:admin",   "tags:read", "tags:write", "tags:admin",
+	"events:read", "events:write", "events:admin", "geo:write", "geo:read",   "geo:admin",
+	"kv:read",     "kv:write",     "kv:admin",     "admin",
 };
 
 #define NSCOPES (sizeof scope_names / sizeof scope_names[0])
@@ -132,8 +129,7 @@ trim(const char **s, size_t *len)
 }
 
 int
-auth_extract(const char *authorization, const char *x_api_key, const char **key,
-	     size_t *len)
+auth_extract(const char *authorization, const char *x_api_key, const char **key, size_t *len)
 {
 	const char *k1 = NULL, *k2 = NULL;
 	size_t l1 = 0, l2 = 0;
@@ -197,8 +193,9 @@ static int metric_generation = -1;
 void
 auth_declare_metrics(void)
 {
-	metric_generation = metrics_counter("cairn_auth_invalidations_total", "",
-					    "Times the key caches of the pool were emptied (a key revoked or disabled).", 0);
+	metric_generation = metrics_counter(
+		"cairn_auth_invalidations_total", "",
+		"Times the key caches of the pool were emptied (a key revoked or disabled).", 0);
 }
 
 void
@@ -262,8 +259,7 @@ cache_put(const unsigned char hash[AUTH_HASH_BYTES], bool found, const struct au
 }
 
 int
-auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
-	     struct diag *d)
+auth_resolve(struct db *db, const char *key, size_t len, struct auth *a, struct diag *d)
 {
 	unsigned char hash[AUTH_HASH_BYTES];
 	struct db_stmt *st;

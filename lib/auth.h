@@ -43,9 +43,9 @@ enum auth_kind { AUTH_ANONYMOUS, AUTH_API_KEY, AUTH_SERVICE_KEY };
 struct auth {
 	enum auth_kind kind;
 	uint32_t scopes;
-	int64_t id;            /* api_keys.id or log_services.id */
-	char name[200];        /* the key's or service's name */
-	char caller[48];       /* "key:12", "service:3", "anonymous" */
+	int64_t id;      /* api_keys.id or log_services.id */
+	char name[200];  /* the key's or service's name */
+	char caller[48]; /* "key:12", "service:3", "anonymous" */
 };
 
 /* "kv:read" -> AUTH_KV_READ; -1 for an unknown name. */
@@ -67,8 +67,7 @@ void auth_key_hash(const char *key, size_t len, unsigned char out[AUTH_HASH_BYTE
 /* Picks the key out of the two headers (either may be NULL).  Returns 0
  * with *key NULL when there is none, 0 with *key set, or -1 when the two
  * headers carry different keys or the Authorization scheme is not Bearer. */
-int auth_extract(const char *authorization, const char *x_api_key,
-		 const char **key, size_t *len);
+int auth_extract(const char *authorization, const char *x_api_key, const char **key, size_t *len);
 
 /* Looks the key up.  0: found and active (*a filled); 1: unknown, revoked
  * or disabled; -1: database error.
@@ -79,8 +78,7 @@ int auth_extract(const char *authorization, const char *x_api_key,
  * region): call it after any change that revokes or disables a key.  A
  * change made outside the pool (cairnctl, SQL, another host) is seen
  * within auth.cache_ms. */
-int auth_resolve(struct db *db, const char *key, size_t len, struct auth *a,
-		 struct diag *d);
+int auth_resolve(struct db *db, const char *key, size_t len, struct auth *a, struct diag *d);
 void auth_anonymous(struct auth *a, uint32_t scopes);
 /* For caches of facts that go with a key (a log service's allowed
  * addresses): take a stamp before the lookup and keep it with the entry;

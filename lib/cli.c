@@ -102,8 +102,7 @@ parse_line(const struct cli_opt *opts, int argc, char **argv, struct cli_pos *po
 }
 
 int
-cli_parse(const char *usage, const struct cli_opt *opts, int argc, char **argv,
-	  struct cli_pos *pos)
+cli_parse(const char *usage, const struct cli_opt *opts, int argc, char **argv, struct cli_pos *pos)
 {
 	const char *config = NULL;
 	struct diag d;

@@ -28,7 +28,8 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	{"workers", CONFIG_INT, "-1", -1, 512,
 	 "FastCGI worker processes the pool master forks; -1 = 2 x cores; 0 = serve in-process (for `spawn-fcgi -F N`)"},
-	{"db.host", CONFIG_STR, "127.0.0.1", 0, 0, "MySQL/MariaDB host (ignored when db.socket is set)"},
+	{"db.host", CONFIG_STR, "127.0.0.1", 0, 0,
+	 "MySQL/MariaDB host (ignored when db.socket is set)"},
 	{"db.port", CONFIG_INT, "3306", 1, 65535, "MySQL/MariaDB TCP port"},
 	{"db.socket", CONFIG_STR, "", 0, 0, "unix socket path; empty = use TCP"},
 	{"db.user", CONFIG_STR, "cairn", 0, 0, "database user"},
@@ -36,25 +37,37 @@ static const struct config_key config_keys[] = {
 	{"db.name", CONFIG_STR, "cairn", 0, 0, "database (schema) name"},
 	{"db.connect_timeout", CONFIG_INT, "3", 1, 3600, "seconds to wait for a connection"},
 	{"db.read_timeout", CONFIG_INT, "10", 1, 3600, "seconds to wait for a result"},
-	{"db.write_timeout", CONFIG_INT, "10", 1, 3600, "seconds to wait for a write to the server"},
-	{"db.lock_wait_timeout", CONFIG_INT, "5", 1, 3600, "innodb_lock_wait_timeout for each session, seconds"},
-	{"db.retry_after", CONFIG_INT, "5", 1, 3600, "Retry-After seconds sent with 503 when the database is unreachable"},
-	{"limits.max_body", CONFIG_INT, "8388608", 1024, 1073741824, "largest request body in bytes; larger gets 413"},
-	{"auth.anonymous_scopes", CONFIG_STR, "", 0, 0, "scopes granted to requests without a key, space-separated (default none)"},
-	{"auth.cache_ms", CONFIG_INT, "1000", 0, 60000, "how long a worker trusts a key lookup; revocations through the HTTP API apply at once, others (cairnctl, SQL, another host) within this time; 0 = look up every request"},
+	{"db.write_timeout", CONFIG_INT, "10", 1, 3600,
+	 "seconds to wait for a write to the server"},
+	{"db.lock_wait_timeout", CONFIG_INT, "5", 1, 3600,
+	 "innodb_lock_wait_timeout for each session, seconds"},
+	{"db.retry_after", CONFIG_INT, "5", 1, 3600,
+	 "Retry-After seconds sent with 503 when the database is unreachable"},
+	{"limits.max_body", CONFIG_INT, "8388608", 1024, 1073741824,
+	 "largest request body in bytes; larger gets 413"},
+	{"auth.anonymous_scopes", CONFIG_STR, "", 0, 0,
+	 "scopes granted to requests without a key, space-separated (default none)"},
+	{"auth.cache_ms", CONFIG_INT, "1000", 0, 60000,
+	 "how long a worker trusts a key lookup; revocations through the HTTP API apply at once, others (cairnctl, SQL, another host) within this time; 0 = look up every request"},
 	{"log.level", CONFIG_STR, "info", 0, 0, "error, warn, info or debug"},
 	{"log.file", CONFIG_STR, "", 0, 0, "append log lines to this file; empty = stderr"},
 	{"log.syslog", CONFIG_BOOL, "false", 0, 0, "log to syslog (facility daemon) instead"},
 	{"paths.sql", CONFIG_STR, CAIRN_SQLDIR, 0, 0, "directory holding the numbered migrations"},
-	{"debug.routes", CONFIG_BOOL, "false", 0, 0, "serve the /_debug/ routes the test suite uses; never in production"},
-	{"idempotency.ttl_hours", CONFIG_INT, "24", 1, 8760, "how long an Idempotency-Key is remembered"},
-	{"worker.tick_ms", CONFIG_INT, "500", 10, 60000, "how often cairn-worker looks for due jobs"},
-	{"worker.lease_seconds", CONFIG_INT, "30", 2, 3600, "job lease; another host takes a job over after this"},
+	{"debug.routes", CONFIG_BOOL, "false", 0, 0,
+	 "serve the /_debug/ routes the test suite uses; never in production"},
+	{"idempotency.ttl_hours", CONFIG_INT, "24", 1, 8760,
+	 "how long an Idempotency-Key is remembered"},
+	{"worker.tick_ms", CONFIG_INT, "500", 10, 60000,
+	 "how often cairn-worker looks for due jobs"},
+	{"worker.lease_seconds", CONFIG_INT, "30", 2, 3600,
+	 "job lease; another host takes a job over after this"},
 
 	/* logs */
-	{"logs.max_body_bytes", CONFIG_INT, "65536", 1, 16777216, "largest log record body in bytes (/intake)"},
+	{"logs.max_body_bytes", CONFIG_INT, "65536", 1, 16777216,
+	 "largest log record body in bytes (/intake)"},
 	{"logs.max_batch", CONFIG_INT, "10000", 1, 100000, "most records in one /intake batch"},
-	{"logs.purge_batch", CONFIG_INT, "1000", 1, 100000, "records deleted per chunk by purge and retention (each chunk its own short statement)"},
+	{"logs.purge_batch", CONFIG_INT, "1000", 1, 100000,
+	 "records deleted per chunk by purge and retention (each chunk its own short statement)"},
 
 	/* tags */
 	{"tags.history_days", CONFIG_INT, "30", 1, 36500,
@@ -63,27 +76,43 @@ static const struct config_key config_keys[] = {
 	 "raw tag history rows folded per rollup transaction"},
 
 	/* events */
-	{"events.purge_batch", CONFIG_INT, "1000", 1, 100000, "events (with their tags) deleted per transaction by a purge"},
+	{"events.purge_batch", CONFIG_INT, "1000", 1, 100000,
+	 "events (with their tags) deleted per transaction by a purge"},
 
 	/* geo */
-	{"geo.enabled", CONFIG_BOOL, "true", 0, 0, "cairn-worker resolves geo tasks (false: it only runs the jobs)"},
-	{"geo.url", CONFIG_STR, "http://127.0.0.1:8081", 0, 0, "base URL of the workivate/geoip-api compatible provider (GET <url>/info?ip=)"},
-	{"geo.rate", CONFIG_INT, "5", 1, 10000, "provider calls per second, summed over every worker on every host"},
-	{"geo.rate_margin_pct", CONFIG_INT, "4", 0, 50, "permits are 1/rate x (1 + this %) apart, so call jitter never puts rate + 1 calls in one second"},
-	{"geo.timeout", CONFIG_INT, "6", 1, 300, "seconds before a provider call times out; rate x timeout calls may be in flight"},
-	{"geo.max_attempts", CONFIG_INT, "8", 1, 1000, "provider calls per task before it is failed (timeouts, 429 and 5xx are retried)"},
-	{"geo.backoff_base_ms", CONFIG_INT, "1000", 10, 3600000, "first retry delay; doubles per attempt, jittered between half and all of it"},
+	{"geo.enabled", CONFIG_BOOL, "true", 0, 0,
+	 "cairn-worker resolves geo tasks (false: it only runs the jobs)"},
+	{"geo.url", CONFIG_STR, "http://127.0.0.1:8081", 0, 0,
+	 "base URL of the workivate/geoip-api compatible provider (GET <url>/info?ip=)"},
+	{"geo.rate", CONFIG_INT, "5", 1, 10000,
+	 "provider calls per second, summed over every worker on every host"},
+	{"geo.rate_margin_pct", CONFIG_INT, "4", 0, 50,
+	 "permits are 1/rate x (1 + this %) apart, so call jitter never puts rate + 1 calls in one second"},
+	{"geo.timeout", CONFIG_INT, "6", 1, 300,
+	 "seconds before a provider call times out; rate x timeout calls may be in flight"},
+	{"geo.max_attempts", CONFIG_INT, "8", 1, 1000,
+	 "provider calls per task before it is failed (timeouts, 429 and 5xx are retried)"},
+	{"geo.backoff_base_ms", CONFIG_INT, "1000", 10, 3600000,
+	 "first retry delay; doubles per attempt, jittered between half and all of it"},
 	{"geo.backoff_max", CONFIG_INT, "300", 1, 86400, "longest retry delay, seconds"},
-	{"geo.cache_ttl", CONFIG_INT, "604800", 0, 315360000, "seconds a provider answer is reused for the same address (0: no cache)"},
-	{"geo.negative_ttl", CONFIG_INT, "300", 0, 86400, "seconds a 400/404 answer is reused for the same address"},
-	{"geo.lease_seconds", CONFIG_INT, "30", 5, 3600, "a claimed task's lease; another worker takes it over after this (at least geo.timeout + 5)"},
-	{"geo.breaker_failures", CONFIG_INT, "5", 1, 10000, "consecutive failed calls (5xx, timeouts, refused) that open the circuit breaker"},
-	{"geo.breaker_cooldown", CONFIG_INT, "10", 1, 3600, "seconds the open breaker spends no permits before one probe call"},
+	{"geo.cache_ttl", CONFIG_INT, "604800", 0, 315360000,
+	 "seconds a provider answer is reused for the same address (0: no cache)"},
+	{"geo.negative_ttl", CONFIG_INT, "300", 0, 86400,
+	 "seconds a 400/404 answer is reused for the same address"},
+	{"geo.lease_seconds", CONFIG_INT, "30", 5, 3600,
+	 "a claimed task's lease; another worker takes it over after this (at least geo.timeout + 5)"},
+	{"geo.breaker_failures", CONFIG_INT, "5", 1, 10000,
+	 "consecutive failed calls (5xx, timeouts, refused) that open the circuit breaker"},
+	{"geo.breaker_cooldown", CONFIG_INT, "10", 1, 3600,
+	 "seconds the open breaker spends no permits before one probe call"},
 
 	/* kv */
-	{"kv.max_value", CONFIG_INT, "1048576", 1, 16777215, "largest value in bytes (PUT /keys/<key> body or query value); larger gets 413"},
-	{"kv.sweep_batch", CONFIG_INT, "1000", 1, 100000, "expired keys cairn-worker deletes per transaction"},
-	{"kv.clear_batch", CONFIG_INT, "1000", 1, 100000, "keys DELETE /keys deletes per statement"},
+	{"kv.max_value", CONFIG_INT, "1048576", 1, 16777215,
+	 "largest value in bytes (PUT /keys/<key> body or query value); larger gets 413"},
+	{"kv.sweep_batch", CONFIG_INT, "1000", 1, 100000,
+	 "expired keys cairn-worker deletes per transaction"},
+	{"kv.clear_batch", CONFIG_INT, "1000", 1, 100000,
+	 "keys DELETE /keys deletes per statement"},
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -133,8 +162,7 @@ config_choice(const char *words, const char *value)
 }
 
 static int
-config_convert(const struct config_key *k, const char *value, long long *out,
-	       struct diag *d)
+config_convert(const struct config_key *k, const char *value, long long *out, struct diag *d)
 {
 	if (k->type == CONFIG_STR) {
 		for (size_t i = 0; i < sizeof config_choices / sizeof config_choices[0]; i++) {
@@ -159,8 +187,7 @@ config_convert(const struct config_key *k, const char *value, long long *out,
 			*out = 0;
 			return 0;
 		}
-		diag_set(d, DIAG_INVALID, "%s: expected true or false, got '%s'",
-			 k->name, value);
+		diag_set(d, DIAG_INVALID, "%s: expected true or false, got '%s'", k->name, value);
 		return -1;
 	}
 	char *end;
@@ -168,8 +195,7 @@ config_convert(const struct config_key *k, const char *value, long long *out,
 	errno = 0;
 	long long v = strtoll(value, &end, 10);
 
-	if (errno != 0 || end == value || *end != '\0' || v < k->min ||
-	    v > k->max) {
+	if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
 		diag_set(d, DIAG_INVALID, "%s: expected an integer from %lld to %lld, got '%s'",
 			 k->name, k->min, k->max, value);
 		return -1;
@@ -227,8 +253,7 @@ trim(const char **s, const char **e)
 }
 
 int
-config_parse_text(const char *text, size_t len, const char *origin,
-		  struct diag *d)
+config_parse_text(const char *text, size_t len, const char *origin, struct diag *d)
 {
 	const char *p = text, *end = text + len;
 	unsigned line = 0;
@@ -277,7 +302,8 @@ config_parse_text(const char *text, size_t len, const char *origin,
 			for (size_t j = 0; j < n; j++)
 				name[j] = ks[j] >= 0x20 && ks[j] < 0x7f ? ks[j] : '?';
 			name[n] = '\0';
-			diag_set(d, DIAG_INVALID, "%s:%u: unknown setting '%s'", origin, line, name);
+			diag_set(d, DIAG_INVALID, "%s:%u: unknown setting '%s'", origin, line,
+				 name);
 			return -1;
 		}
 		char *value = mem_alloc((size_t)(ve - vs) + 1);

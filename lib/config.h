@@ -22,8 +22,7 @@
  * settings in force before the call stay. */
 int config_load(const char *path, struct diag *d);
 /* Parses file text; origin names it in error messages. */
-int config_parse_text(const char *text, size_t len, const char *origin,
-		      struct diag *d);
+int config_parse_text(const char *text, size_t len, const char *origin, struct diag *d);
 /* Sets one key from text, validating it. */
 int config_set(const char *key, const char *value, struct diag *d);
 void config_reset(void);

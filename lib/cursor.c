@@ -6,8 +6,7 @@
 
 #define CURSOR_SEP '\x1f'
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 char *
 cursor_encode(struct arena *a, const char *const *fields, size_t n)
@@ -57,8 +56,8 @@ b64_value(char c)
 }
 
 int
-cursor_decode(struct arena *a, const char *text, size_t len, char **fields,
-	      size_t n, struct diag *d)
+cursor_decode(struct arena *a, const char *text, size_t len, char **fields, size_t n,
+	      struct diag *d)
 {
 	if (len == 0 || len > CURSOR_MAX_LEN || len % 4 == 1)
 		goto bad;

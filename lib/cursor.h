@@ -19,7 +19,7 @@
 /* Encodes n fields (n <= CURSOR_MAX_FIELDS) into arena memory. */
 char *cursor_encode(struct arena *a, const char *const *fields, size_t n);
 /* Decodes text into exactly n NUL-terminated fields (arena memory). */
-int cursor_decode(struct arena *a, const char *text, size_t len, char **fields,
-		  size_t n, struct diag *d);
+int cursor_decode(struct arena *a, const char *text, size_t len, char **fields, size_t n,
+		  struct diag *d);
 
 #endif

@@ -29,9 +29,9 @@ struct db_col {
 	char *buf;
 	unsigned long cap;
 	unsigned long len;
-	long long ival;        /* DB_COL_INT */
-	MYSQL_TIME tval;       /* DB_COL_DATETIME, DB_COL_DATE */
-	unsigned decimals;     /* DB_COL_DATETIME: fractional digits shown */
+	long long ival;    /* DB_COL_INT */
+	MYSQL_TIME tval;   /* DB_COL_DATETIME, DB_COL_DATE */
+	unsigned decimals; /* DB_COL_DATETIME: fractional digits shown */
 	my_bool is_unsigned;
 	my_bool is_null;
 	my_bool error;
@@ -49,7 +49,7 @@ struct db_stmt {
 	unsigned ncols;
 	MYSQL_BIND *res;
 	struct db_col *cols;
-	bool has_result;   /* executed and the result is not yet released */
+	bool has_result; /* executed and the result is not yet released */
 };
 
 struct db {
@@ -57,12 +57,12 @@ struct db {
 	struct db_stmt *stmts[DB_MAX_QUERIES];
 	unsigned long reconnects;
 	unsigned long retries;
-	bool lost;          /* a connection failed or was lost since the last success */
+	bool lost; /* a connection failed or was lost since the last success */
 	/* The connection was lost.  Statements stay allocated until the next
 	 * db_connect(), because callers still hold them (to release them after
 	 * the error); only then is the handle torn down and re-made. */
 	bool broken;
-	bool in_txn;        /* inside db_txn's fn */
+	bool in_txn;           /* inside db_txn's fn */
 	bool consecutive_ids;  /* db_consecutive_ids(), read at each connect */
 	bool statement_binlog; /* db_statement_binlog(), likewise */
 };
@@ -85,10 +85,8 @@ code_unavailable(int code)
 	case 1053: /* ER_SERVER_SHUTDOWN */
 	case 1927: /* ER_CONNECTION_KILLED */
 	case 4031: /* client disconnected by the server */
-	case DIAG_UNAVAILABLE:
-		return true;
-	default:
-		return false;
+	case DIAG_UNAVAILABLE: return true;
+	default: return false;
 	}
 }
 
@@ -116,8 +114,7 @@ set_conn_error(struct db *db, struct diag *d, const char *what)
 static void
 set_stmt_error(struct db_stmt *st, struct diag *d, const char *what)
 {
-	diag_set(d, (int)mysql_stmt_errno(st->stmt), "%s: %s", what,
-		 mysql_stmt_error(st->stmt));
+	diag_set(d, (int)mysql_stmt_errno(st->stmt), "%s: %s", what, mysql_stmt_error(st->stmt));
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_stmt_sqlstate(st->stmt));
 	if (code_unavailable(d->code))
 		st->db->lost = st->db->broken = true;
@@ -196,8 +193,7 @@ db_retries(const struct db *db)
 static int
 read_insert_properties(struct db *db, struct diag *d)
 {
-	static const char sql[] =
-		"SELECT @@innodb_autoinc_lock_mode, @@log_bin, @@binlog_format";
+	static const char sql[] = "SELECT @@innodb_autoinc_lock_mode, @@log_bin, @@binlog_format";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
@@ -217,8 +213,8 @@ read_insert_properties(struct db *db, struct diag *d)
 	row = mysql_fetch_row(res);
 	if (row != NULL && row[0] != NULL && row[1] != NULL && row[2] != NULL) {
 		db->consecutive_ids = strtoll(row[0], NULL, 10) < 2;
-		db->statement_binlog = strtoll(row[1], NULL, 10) != 0 &&
-				       strcasecmp(row[2], "STATEMENT") == 0;
+		db->statement_binlog =
+			strtoll(row[1], NULL, 10) != 0 && strcasecmp(row[2], "STATEMENT") == 0;
 	}
 	mysql_free_result(res);
 	return 0;
@@ -315,15 +311,11 @@ column_kind(const MYSQL_FIELD *f)
 	case MYSQL_TYPE_INT24:
 	case MYSQL_TYPE_LONG:
 	case MYSQL_TYPE_LONGLONG:
-	case MYSQL_TYPE_YEAR:
-		return DB_COL_INT;
+	case MYSQL_TYPE_YEAR: return DB_COL_INT;
 	case MYSQL_TYPE_DATETIME:
-	case MYSQL_TYPE_TIMESTAMP:
-		return DB_COL_DATETIME;
-	case MYSQL_TYPE_DATE:
-		return DB_COL_DATE;
-	default:
-		return DB_COL_TEXT;
+	case MYSQL_TYPE_TIMESTAMP: return DB_COL_DATETIME;
+	case MYSQL_TYPE_DATE: return DB_COL_DATE;
+	default: return DB_COL_TEXT;
 	}
 }
 
@@ -364,7 +356,8 @@ setup_columns(struct db_stmt *st, bool typed)
 		case DB_COL_DATETIME:
 		case DB_COL_DATE:
 			c->decimals = f->decimals;
-			b->buffer_type = c->kind == DB_COL_DATE ? MYSQL_TYPE_DATE : MYSQL_TYPE_DATETIME;
+			b->buffer_type =
+				c->kind == DB_COL_DATE ? MYSQL_TYPE_DATE : MYSQL_TYPE_DATETIME;
 			b->buffer = &c->tval;
 			break;
 		case DB_COL_TEXT:
@@ -728,7 +721,7 @@ db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
 			goto failed;
 		}
 		return 0;
-failed:
+	failed:
 		retry = d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
 			db_error_reconnectable(d);
 		if (!retry || attempt + 1 >= DB_TXN_ATTEMPTS)

@@ -110,8 +110,7 @@ int db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d);
  * of n rows whose values are all placeholders, for callers that keep one
  * struct db_query per row count.  q must be zeroed or made by an earlier
  * call with the same arguments; its text lives as long as the process. */
-struct db_query *db_values_query(struct db_query *q, const char *head, const char *row,
-				 size_t n);
+struct db_query *db_values_query(struct db_query *q, const char *head, const char *row, size_t n);
 
 /* Whether the server gives the rows of one INSERT consecutive ids
  * (innodb_autoinc_lock_mode 0 or 1), read at each connect; false when db

@@ -11,11 +11,11 @@
 
 enum {
 	DIAG_NONE = 0,
-	DIAG_INVALID = 100000,  /* bad input: the message is for the client */
-	DIAG_TOO_LARGE,         /* input over a limit */
+	DIAG_INVALID = 100000, /* bad input: the message is for the client */
+	DIAG_TOO_LARGE,        /* input over a limit */
 	DIAG_NOT_FOUND,
 	DIAG_CONFLICT,
-	DIAG_UNAVAILABLE,       /* the database cannot be reached */
+	DIAG_UNAVAILABLE, /* the database cannot be reached */
 	DIAG_INTERNAL
 };
 
@@ -26,7 +26,6 @@ struct diag {
 };
 
 void diag_clear(struct diag *d);
-void diag_set(struct diag *d, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void diag_set(struct diag *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -364,8 +364,8 @@ need_scope(struct ctx *c, uint32_t scope, const char *name)
 }
 
 static void
-write_values(struct jsonw *w, const struct events_remove *r, const int64_t *uniq,
-	     size_t nuniq, const bool *hit, bool want)
+write_values(struct jsonw *w, const struct events_remove *r, const int64_t *uniq, size_t nuniq,
+	     const bool *hit, bool want)
 {
 	jsonw_array_begin(w);
 	for (size_t i = 0; i < r->n; i++) {
@@ -566,7 +566,8 @@ events_http_stop(struct ctx *c)
 	if (!has_stop) {
 		stop_us = timefmt_now_us();
 		if (stop_us < 0 || stop_us > EVENTS_EPOCH_MAX)
-			return reply_error(c, 400, "invalid_epoch", "the server clock is out of range");
+			return reply_error(c, 400, "invalid_epoch",
+					   "the server clock is out of range");
 	}
 	if (events_store_stop(c->db, id, stop_us, has_stop, &res, &c->diag) < 0)
 		return -1;
@@ -580,8 +581,7 @@ events_http_stop(struct ctx *c)
 		return reply_error(c, 409, "already_stopped",
 				   "the event was already stopped at another time");
 	case EVENTS_STOPPED:
-	default:
-		return reply_event(c, id);
+	default: return reply_event(c, id);
 	}
 }
 

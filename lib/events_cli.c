@@ -168,7 +168,8 @@ send_request(const struct args *o, const char *method, const char *path_query,
 	CURLcode cc = curl_easy_perform(h);
 
 	if (cc != CURLE_OK) {
-		fprintf(stderr, "cairnctl: %s: %s\n", url.data, err[0] ? err : curl_easy_strerror(cc));
+		fprintf(stderr, "cairnctl: %s: %s\n", url.data,
+			err[0] ? err : curl_easy_strerror(cc));
 	} else {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (resp.len > 0) {
@@ -230,7 +231,8 @@ epoch_arg(const char *what, const char *s, char out[EVENTS_EPOCH_LEN + 1])
 		events_epoch_format(us, out);
 		return true;
 	}
-	fprintf(stderr, "cairnctl: %s '%s' is not epoch seconds (e.g. 1650108997.592079)\n", what, s);
+	fprintf(stderr, "cairnctl: %s '%s' is not epoch seconds (e.g. 1650108997.592079)\n", what,
+		s);
 	return false;
 }
 
@@ -257,8 +259,9 @@ cmd_add(const struct args *o)
 	    (o->stop && !epoch_arg("--stop", o->stop, stop)))
 		return CLI_USAGE;
 	if (o->idem && !idem_key_valid(o->idem, strlen(o->idem))) {
-		fprintf(stderr, "cairnctl: --idempotency-key must be 1 to %d printable ASCII "
-				"characters (no space)\n",
+		fprintf(stderr,
+			"cairnctl: --idempotency-key must be 1 to %d printable ASCII "
+			"characters (no space)\n",
 			IDEM_KEY_MAX);
 		return CLI_USAGE;
 	}
@@ -448,8 +451,8 @@ events_cli(struct db *db, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	o = mem_calloc(1, sizeof *o);
-	rc = parse_args(o, commands[c].options, commands[c].min_pos, commands[c].max_pos,
-			argc - 1, argv + 1);
+	rc = parse_args(o, commands[c].options, commands[c].min_pos, commands[c].max_pos, argc - 1,
+			argv + 1);
 	if (rc == CLI_OK) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = commands[c].run(o);

@@ -7,8 +7,8 @@
 
 #include "events_epoch.h"
 #include "json.h"
-#include "timefmt.h"
 #include "text.h"
+#include "timefmt.h"
 
 #define USEC_PER_SEC INT64_C(1000000)
 #define EPOCH_MAX_SECS (EVENTS_EPOCH_MAX / USEC_PER_SEC)
@@ -93,15 +93,13 @@ events_epoch_json(json_object *v, int64_t *usec)
 	case json_type_string:
 		return events_epoch_parse(json_object_get_string(v),
 					  (size_t)json_object_get_string_len(v), usec);
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 
 /* ---------------------------------------------------------------- bodies */
 
-static int
-refuse(struct events_err *err, const char *code, const char *fmt, ...)
+static int refuse(struct events_err *err, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
@@ -116,7 +114,8 @@ refuse(struct events_err *err, const char *code, const char *fmt, ...)
 	return -1;
 }
 
-#define EPOCH_RULE "a number or numeric string of seconds since 1970 (plain decimal, no sign or exponent, at most 253402300799.999999)"
+#define EPOCH_RULE                                                                                 \
+	"a number or numeric string of seconds since 1970 (plain decimal, no sign or exponent, at most 253402300799.999999)"
 
 /* An optional epoch member: absent or null -> 1; valid -> 0; else -1. */
 static int
@@ -158,16 +157,17 @@ events_validate_new(json_object *body, int64_t now_us, struct events_new *out,
 		s = json_object_get_string(t);
 		len = (size_t)json_object_get_string_len(t);
 		if (!text_valid_name(s, len, EVENTS_TAG_MAX_CHARS))
-			return refuse(err, "invalid_tag",
-				      "tags[%zu] must be 1 to %d characters without control characters.",
-				      i, EVENTS_TAG_MAX_CHARS);
+			return refuse(
+				err, "invalid_tag",
+				"tags[%zu] must be 1 to %d characters without control characters.",
+				i, EVENTS_TAG_MAX_CHARS);
 		for (size_t j = 0; j < out->ntags && !seen; j++)
 			seen = out->tags[j].len == len && memcmp(out->tags[j].s, s, len) == 0;
 		if (seen)
 			continue;
 		if (out->ntags == EVENTS_MAX_TAGS)
-			return refuse(err, "too_many_tags", "an event has at most %d distinct tags.",
-				      EVENTS_MAX_TAGS);
+			return refuse(err, "too_many_tags",
+				      "an event has at most %d distinct tags.", EVENTS_MAX_TAGS);
 		out->tags[out->ntags].s = s;
 		out->tags[out->ntags].len = len;
 		out->ntags++;
@@ -185,7 +185,8 @@ events_validate_new(json_object *body, int64_t now_us, struct events_new *out,
 		return -1;
 	out->has_stop = rc == 0;
 	if (out->has_stop && out->stop_us < out->start_us)
-		return refuse(err, "stop_before_start", "stop_epoch must not be before start_epoch.");
+		return refuse(err, "stop_before_start",
+			      "stop_epoch must not be before start_epoch.");
 	return 0;
 }
 
@@ -213,7 +214,8 @@ events_validate_remove(json_object *body, struct arena *a, struct events_remove 
 	}
 	arr = json_member(body, "start_epoch_array");
 	if (arr == NULL)
-		return refuse(err, "start_epoch_array_required", "start_epoch_array must be defined.");
+		return refuse(err, "start_epoch_array_required",
+			      "start_epoch_array must be defined.");
 	if (!json_object_is_type(arr, json_type_array))
 		return refuse(err, "start_epoch_array_not_array",
 			      "start_epoch_array invalid format, must be an Array.");
@@ -226,7 +228,8 @@ events_validate_remove(json_object *body, struct arena *a, struct events_remove 
 		if (events_epoch_json(json_object_array_get_idx(arr, i), &starts[i]) < 0)
 			return refuse(err, "invalid_epoch",
 				      "start_epoch_array[%zu] is not a number or a numeric string "
-				      "(plain decimal seconds since 1970, no sign or exponent).", i);
+				      "(plain decimal seconds since 1970, no sign or exponent).",
+				      i);
 	out->n = n;
 	out->starts = starts;
 	out->values = arr;
@@ -234,8 +237,7 @@ events_validate_remove(json_object *body, struct arena *a, struct events_remove 
 }
 
 int
-events_validate_stop(json_object *body, bool *has_stop, int64_t *stop_us,
-		     struct events_err *err)
+events_validate_stop(json_object *body, bool *has_stop, int64_t *stop_us, struct events_err *err)
 {
 	int rc;
 

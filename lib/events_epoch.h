@@ -25,12 +25,12 @@
 #include "diag.h"
 
 #define EVENTS_EPOCH_MAX INT64_C(253402300799999999)
-#define EVENTS_EPOCH_TEXT_MAX 64   /* longer input text is rejected */
-#define EVENTS_EPOCH_LEN 19        /* "253402300799.999999" */
+#define EVENTS_EPOCH_TEXT_MAX 64 /* longer input text is rejected */
+#define EVENTS_EPOCH_LEN 19      /* "253402300799.999999" */
 
 #define EVENTS_TAG_MAX_CHARS 191
-#define EVENTS_MAX_TAGS 100        /* distinct tags on one event */
-#define EVENTS_REMOVE_MAX 10000    /* values in one start_epoch_array */
+#define EVENTS_MAX_TAGS 100     /* distinct tags on one event */
+#define EVENTS_REMOVE_MAX 10000 /* values in one start_epoch_array */
 
 /* Plain decimal epoch seconds to microseconds. 0, or -1 for anything else
  * (including values above EVENTS_EPOCH_MAX after rounding). */
@@ -50,7 +50,7 @@ struct events_err {
 };
 
 struct events_tag {
-	const char *s;  /* borrowed from the JSON tree */
+	const char *s; /* borrowed from the JSON tree */
 	size_t len;
 };
 
@@ -73,15 +73,15 @@ int events_validate_new(json_object *body, int64_t now_us, struct events_new *ou
 struct events_remove {
 	bool purge;
 	size_t n;
-	int64_t *starts;        /* n values, in request order (arena memory) */
-	json_object *values;    /* the array as sent (borrowed) */
+	int64_t *starts;     /* n values, in request order (arena memory) */
+	json_object *values; /* the array as sent (borrowed) */
 };
 
 /* Validates a /remove_events body; the starts are allocated from a.
  * Every value is checked before the caller deletes anything.  0, or -1
  * with err set. */
-int events_validate_remove(json_object *body, struct arena *a,
-			   struct events_remove *out, struct events_err *err);
+int events_validate_remove(json_object *body, struct arena *a, struct events_remove *out,
+			   struct events_err *err);
 
 /* The optional body of POST /events/<id>/stop: body may be NULL (no
  * body), an object without stop_epoch or with null (stop now: *has_stop

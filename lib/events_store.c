@@ -21,7 +21,7 @@ DB_QUERY(q_add_group, "CALL event_add_group(?)");
  * then its tags joined by EVENTS_TAG_SEP (tags_len bytes). */
 struct row_head {
 	int64_t start_us;
-	int64_t stop_us;            /* when has_stop */
+	int64_t stop_us; /* when has_stop */
 	uint32_t tags_len;
 	bool has_stop;
 };
@@ -337,23 +337,22 @@ events_store_purge_step(struct db *db, int batch, uint64_t *deleted, struct diag
  * condition off; MariaDB folds the constant conditions away when it plans
  * each execution, so `open` uses the index on stop_us.  Parameters: to,
  * to, from, from, open, stopped. */
-#define EV_FILTERS(a)                                                           \
-	" AND (? IS NULL OR " a ".start_us < ?)"                                \
-	" AND (? IS NULL OR " a ".stop_us IS NULL OR " a ".stop_us >= ?)"       \
-	" AND (? = 0 OR " a ".stop_us IS NULL)"                                 \
+#define EV_FILTERS(a)                                                                              \
+	" AND (? IS NULL OR " a ".start_us < ?)"                                                   \
+	" AND (? IS NULL OR " a ".stop_us IS NULL OR " a ".stop_us >= ?)"                          \
+	" AND (? = 0 OR " a ".stop_us IS NULL)"                                                    \
 	" AND (? = 0 OR " a ".stop_us IS NOT NULL)"
 #define EV_NFILTERS 6
 
 /* any_tag= beside tag=: parameters: on, then EVENTS_FILTER_TAGS tags
  * (NULL for unused slots, which match nothing). */
-#define EV_ANY(a)                                                               \
-	" AND (? = 0 OR EXISTS (SELECT 1 FROM event_tags o WHERE o.event_id = " a ".id" \
+#define EV_ANY(a)                                                                                  \
+	" AND (? = 0 OR EXISTS (SELECT 1 FROM event_tags o WHERE o.event_id = " a ".id"            \
 	" AND o.tag IN (?, ?, ?, ?, ?, ?, ?, ?)))"
 
 /* No tag filter: the events in id order. Parameters: after, filters, limit. */
-DB_QUERY(q_list_all,
-	 "SELECT " EV_COLS " FROM events e WHERE e.id > ?" EV_FILTERS("e")
-	 " ORDER BY e.id LIMIT ?");
+DB_QUERY(q_list_all, "SELECT " EV_COLS
+		     " FROM events e WHERE e.id > ?" EV_FILTERS("e") " ORDER BY e.id LIMIT ?");
 
 /* tag= (AND): one join per tag on event_tags (tag, event_id).  The
  * optimizer's index dives count each tag's range and start from the
@@ -369,12 +368,14 @@ static struct db_query q_list_and[EVENTS_FILTER_TAGS] = {
 	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_AND_TAIL, -1},
 	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_AND_TAIL, -1},
 	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_AND_TAIL, -1},
-	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_JOIN(6)
-	 EV_AND_TAIL, -1},
-	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_JOIN(6)
-	 EV_JOIN(7) EV_AND_TAIL, -1},
-	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_JOIN(6)
-	 EV_JOIN(7) EV_JOIN(8) EV_AND_TAIL, -1},
+	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_JOIN(6) EV_AND_TAIL,
+	 -1},
+	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_JOIN(6) EV_JOIN(7)
+		 EV_AND_TAIL,
+	 -1},
+	{EV_AND_HEAD EV_JOIN(1) EV_JOIN(2) EV_JOIN(3) EV_JOIN(4) EV_JOIN(5) EV_JOIN(6) EV_JOIN(7)
+		 EV_JOIN(8) EV_AND_TAIL,
+	 -1},
 };
 
 /* any_tag= alone (OR): the union of each tag's first `limit` matching
@@ -382,17 +383,15 @@ static struct db_query q_list_and[EVENTS_FILTER_TAGS] = {
  * reads at most a page from its tag's index range (an IN list would read
  * every entry of every tag to sort them).  Parameters per branch: tag
  * (NULL: unused), after, filters, limit; then the final limit. */
-#define EV_BRANCH                                                               \
-	"(SELECT t.event_id FROM event_tags t JOIN events f ON f.id = t.event_id"  \
-	" WHERE t.tag = ? AND t.event_id > ?" EV_FILTERS("f")                   \
-	" ORDER BY t.event_id LIMIT ?)"
+#define EV_BRANCH                                                                                  \
+	"(SELECT t.event_id FROM event_tags t JOIN events f ON f.id = t.event_id"                  \
+	" WHERE t.tag = ? AND t.event_id > ?" EV_FILTERS("f") " ORDER BY t.event_id LIMIT ?)"
 #define EV_BRANCH_PARAMS (3 + EV_NFILTERS)
-DB_QUERY(q_list_any,
-	 "SELECT " EV_COLS " FROM (SELECT u.event_id FROM ("
-	 EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH " UNION "
-	 EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH
-	 ") u ORDER BY u.event_id LIMIT ?) p JOIN events e ON e.id = p.event_id"
-	 " ORDER BY e.id");
+DB_QUERY(q_list_any, "SELECT " EV_COLS " FROM (SELECT u.event_id FROM (" EV_BRANCH
+		     " UNION " EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH
+		     " UNION " EV_BRANCH " UNION " EV_BRANCH " UNION " EV_BRANCH
+		     ") u ORDER BY u.event_id LIMIT ?) p JOIN events e ON e.id = p.event_id"
+		     " ORDER BY e.id");
 
 DB_QUERY(q_get, "SELECT " EV_COLS " FROM events e WHERE e.id = ?");
 
@@ -453,8 +452,8 @@ fetch_events(struct db_stmt *st, events_event_fn fn, void *arg, struct diag *d)
 }
 
 int
-events_store_list(struct db *db, const struct events_filter *f, events_event_fn fn,
-		  void *arg, struct diag *d)
+events_store_list(struct db *db, const struct events_filter *f, events_event_fn fn, void *arg,
+		  struct diag *d)
 {
 	struct db_stmt *st;
 	unsigned i = 0;
@@ -530,8 +529,8 @@ DB_QUERY(q_tags,
 
 int
 events_store_tags(struct db *db, const char *after, size_t after_len, int limit,
-		  int (*fn)(const char *tag, size_t len, int64_t count, void *arg),
-		  void *arg, struct diag *d)
+		  int (*fn)(const char *tag, size_t len, int64_t count, void *arg), void *arg,
+		  struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_tags, d);
 	int rc;

@@ -17,7 +17,7 @@
 #include "events_epoch.h"
 #include "timefmt.h"
 
-#define EVENTS_FILTER_TAGS 8   /* tag= values, and any_tag= values, per list */
+#define EVENTS_FILTER_TAGS 8 /* tag= values, and any_tag= values, per list */
 
 /* One event as read.  tags holds the tag names in the order given at
  * creation, joined by EVENTS_TAG_SEP (tags never contain control
@@ -29,9 +29,9 @@ struct events_event {
 	int64_t id;
 	int64_t start_us;
 	bool open;
-	int64_t stop_us;            /* when !open */
+	int64_t stop_us; /* when !open */
 	char created_at[TIMEFMT_SQL_LEN + 1];
-	const char *tags;           /* see above; valid for the callback only (list) */
+	const char *tags; /* see above; valid for the callback only (list) */
 	size_t tags_len;
 };
 
@@ -39,15 +39,15 @@ typedef int (*events_event_fn)(const struct events_event *e, void *arg);
 
 /* The filters of GET /list_events. */
 struct events_filter {
-	size_t nall;                               /* tag=: every one (AND) */
+	size_t nall; /* tag=: every one (AND) */
 	struct events_tag all[EVENTS_FILTER_TAGS];
-	size_t nany;                               /* any_tag=: at least one (OR) */
+	size_t nany; /* any_tag=: at least one (OR) */
 	struct events_tag any[EVENTS_FILTER_TAGS];
 	bool has_from, has_to;
-	int64_t from_us, to_us;  /* overlap: start < to AND (open OR stop >= from) */
-	int open;                /* -1 all, 1 open only, 0 stopped only */
-	int64_t after_id;        /* keyset: ids above this one */
-	int limit;               /* rows to read (the caller asks one more than a page) */
+	int64_t from_us, to_us; /* overlap: start < to AND (open OR stop >= from) */
+	int open;               /* -1 all, 1 open only, 0 stopped only */
+	int64_t after_id;       /* keyset: ids above this one */
+	int limit;              /* rows to read (the caller asks one more than a page) */
 };
 
 /* Declares the events' group-commit kind (gcommit_kind); before the
@@ -57,12 +57,12 @@ void events_store_init(void);
  * transaction: its own under db_autocommit, possibly shared with other
  * workers' events (gcommit), or the caller's when one is open; *id gets
  * the new id. */
-int events_store_add(struct db *db, struct arena *a, const struct events_new *ev,
-		     int64_t *id, struct diag *d);
+int events_store_add(struct db *db, struct arena *a, const struct events_new *ev, int64_t *id,
+		     struct diag *d);
 /* Calls fn for the events matching f in id order, up to f->limit; fn
  * returning -1 stops early (not an error). */
-int events_store_list(struct db *db, const struct events_filter *f, events_event_fn fn,
-		      void *arg, struct diag *d);
+int events_store_list(struct db *db, const struct events_filter *f, events_event_fn fn, void *arg,
+		      struct diag *d);
 /* One event; tags are copied into a.  0 found, 1 no such event, -1. */
 int events_store_get(struct db *db, struct arena *a, int64_t id, struct events_event *out,
 		     struct diag *d);
@@ -70,10 +70,10 @@ int events_store_get(struct db *db, struct arena *a, int64_t id, struct events_e
 int events_store_delete(struct db *db, int64_t id, struct diag *d);
 
 enum events_stop_result {
-	EVENTS_STOPPED,        /* stopped now, or already stopped at that time */
-	EVENTS_STOP_MISSING,   /* no such event */
-	EVENTS_STOP_EARLY,     /* the stop would be before the start */
-	EVENTS_STOP_CONFLICT,  /* already stopped at another time */
+	EVENTS_STOPPED,       /* stopped now, or already stopped at that time */
+	EVENTS_STOP_MISSING,  /* no such event */
+	EVENTS_STOP_EARLY,    /* the stop would be before the start */
+	EVENTS_STOP_CONFLICT, /* already stopped at another time */
 };
 
 /* Stops an open event at stop_us, in its own transaction (a conditional
@@ -96,7 +96,7 @@ int events_store_purge_step(struct db *db, int batch, uint64_t *deleted, struct 
 /* Calls fn(tag, len, count, arg) for up to limit tags after `after` (byte
  * order; after_len 0 = from the start). */
 int events_store_tags(struct db *db, const char *after, size_t after_len, int limit,
-		      int (*fn)(const char *tag, size_t len, int64_t count, void *arg),
-		      void *arg, struct diag *d);
+		      int (*fn)(const char *tag, size_t len, int64_t count, void *arg), void *arg,
+		      struct diag *d);
 
 #endif

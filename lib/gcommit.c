@@ -41,22 +41,22 @@
 #include "metrics.h"
 
 #define GCOMMIT_POLL_MS 50
-#define GCOMMIT_INFLIGHT 2      /* groups of one kind written at once */
+#define GCOMMIT_INFLIGHT 2 /* groups of one kind written at once */
 
 enum slot_state { SLOT_IDLE, SLOT_QUEUED, SLOT_TAKEN, SLOT_DONE, SLOT_LEAD };
 enum slot_result { RESULT_OK, RESULT_ALONE, RESULT_FAILED };
 
 struct slot {
 	sem_t wake;
-	pid_t pid;                 /* the process that queued the current write */
-	pid_t taker;               /* the leader that took it (TAKEN) */
-	int state;                 /* enum slot_state; state_get, state_set */
+	pid_t pid;   /* the process that queued the current write */
+	pid_t taker; /* the leader that took it (TAKEN) */
+	int state;   /* enum slot_state; state_get, state_set */
 	int kind;
 	uint64_t seq;
-	uint64_t ticket;           /* queue order */
+	uint64_t ticket; /* queue order */
 	enum slot_result result;
-	int64_t id;                /* RESULT_OK: what the write gave the row */
-	struct diag diag;          /* RESULT_FAILED */
+	int64_t id;       /* RESULT_OK: what the write gave the row */
+	struct diag diag; /* RESULT_FAILED */
 	size_t len;
 	unsigned char row[GCOMMIT_ROW_MAX];
 };
@@ -96,7 +96,7 @@ static struct kind kinds[GCOMMIT_MAX_KINDS];
 static int nkinds;
 static struct region *region;
 static struct slot *mine;
-static pid_t my_pid;            /* this worker's, set with mine */
+static pid_t my_pid; /* this worker's, set with mine */
 
 int
 gcommit_kind(const char *name, gcommit_write_fn write)
@@ -111,9 +111,9 @@ gcommit_kind(const char *name, gcommit_write_fn write)
 	snprintf(k->labels, sizeof k->labels, "kind=\"%s\"", name);
 	k->metric_groups = metrics_counter("cairn_group_commit_statements_total", k->labels,
 					   "Grouped single-row writes: statements run.", 0);
-	k->metric_rows = metrics_counter("cairn_group_commit_rows_total", k->labels,
-					 "Grouped single-row writes: rows those statements wrote.",
-					 0);
+	k->metric_rows =
+		metrics_counter("cairn_group_commit_rows_total", k->labels,
+				"Grouped single-row writes: rows those statements wrote.", 0);
 	return nkinds++;
 }
 
@@ -309,7 +309,8 @@ lead(struct db *db, int k)
 	n = take_queued(k, idx, seq);
 	region_unlock();
 	for (size_t i = 0; i < n; i++)
-		rows[i] = (struct gcommit_row){region->slots[idx[i]].row, region->slots[idx[i]].len, 0};
+		rows[i] = (struct gcommit_row){region->slots[idx[i]].row, region->slots[idx[i]].len,
+					       0};
 	diag_clear(&d);
 	if (n > 0 && kinds[k].write(db, rows, n, &d) < 0) {
 		if (n == 1) {

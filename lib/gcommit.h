@@ -35,14 +35,14 @@
 #include "db.h"
 #include "diag.h"
 
-#define GCOMMIT_GROUP_MAX 32    /* rows in one statement */
-#define GCOMMIT_ROW_MAX 2048    /* bytes of one row; a bigger row is written alone */
+#define GCOMMIT_GROUP_MAX 32 /* rows in one statement */
+#define GCOMMIT_ROW_MAX 2048 /* bytes of one row; a bigger row is written alone */
 #define GCOMMIT_MAX_KINDS 4
 
 struct gcommit_row {
 	const void *p;
 	size_t len;
-	int64_t id;     /* set by the write: what its caller gets back (a new row's id) */
+	int64_t id; /* set by the write: what its caller gets back (a new row's id) */
 };
 
 /* Writes rows[0..n) (1 <= n <= GCOMMIT_GROUP_MAX) as one atomic unit (one
@@ -51,8 +51,7 @@ struct gcommit_row {
  * n > 1 only outside one.  0, or -1 with d set and nothing written.  The
  * rows are the bytes callers passed to gcommit_write; their ids are 0 on
  * entry. */
-typedef int (*gcommit_write_fn)(struct db *db, struct gcommit_row *rows, size_t n,
-				struct diag *d);
+typedef int (*gcommit_write_fn)(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d);
 
 /* Declares a kind of row and returns its id; call before gcommit_init, in
  * the same order in every process (each capability's init does). */

@@ -124,7 +124,8 @@ restore_location(struct ctx *c)
 	id = json_member(data, "task_id");
 	if (id == NULL || !json_object_is_type(id, json_type_string))
 		return;
-	reply_header(c, "Location", arena_printf(c->arena, "/event/%s", json_object_get_string(id)));
+	reply_header(c, "Location",
+		     arena_printf(c->arena, "/event/%s", json_object_get_string(id)));
 }
 
 int
@@ -143,8 +144,8 @@ geo_http_submit(struct ctx *c)
 	if (!ctx_is_json(c))
 		return reply_error(c, 415, "unsupported_media_type",
 				   "the body must be application/json (charset utf-8)");
-	if (json_parse(c->arena, c->http->body ? c->http->body : "", c->http->body_len, &body,
-		       &d) < 0)
+	if (json_parse(c->arena, c->http->body ? c->http->body : "", c->http->body_len, &body, &d) <
+	    0)
 		return jsend_fail1(c, 400, "body",
 				   arena_printf(c->arena, "must be a JSON object (%s)", d.msg));
 	if (geo_submit_validate(body, &a.sub, &fail) < 0)
@@ -347,7 +348,8 @@ time_param(struct ctx *c, const char *name, bool *has, char out[TIMEFMT_SQL_LEN 
 	if (param(c, name, &v, &len, f) != 1)
 		return;
 	if (timefmt_parse(v, len, TIMEFMT_EPOCH, &us, &d) < 0) {
-		fail_add(f, name, "must be a time: YYYY-MM-DD HH:MM:SS (UTC), RFC 3339 or epoch seconds");
+		fail_add(f, name,
+			 "must be a time: YYYY-MM-DD HH:MM:SS (UTC), RFC 3339 or epoch seconds");
 		return;
 	}
 	*has = true;

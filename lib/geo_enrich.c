@@ -16,29 +16,30 @@
 #include "mem.h"
 #include "timefmt.h"
 
-#define GEO_BODY_MAX (64u << 10)   /* a provider answer larger than this is bad */
+#define GEO_BODY_MAX (64u << 10) /* a provider answer larger than this is bad */
 #define GEO_CLAIM_BATCH 64
-#define GEO_IDLE_POLL_US 200000    /* between claims when the queue had nothing due */
-#define GEO_FULL_POLL_US 1000000   /* between claims while every waiting slot is taken */
+#define GEO_IDLE_POLL_US 200000  /* between claims when the queue had nothing due */
+#define GEO_FULL_POLL_US 1000000 /* between claims while every waiting slot is taken */
 #define GEO_DB_BACKOFF_MIN_MS 250
 #define GEO_DB_BACKOFF_MAX_MS 5000
 
 enum slot_state {
 	SLOT_FREE,
-	SLOT_WAITING,      /* leased, waits for a permit */
-	SLOT_SCHEDULED,    /* has a permit, the call goes out at send_at */
-	SLOT_INFLIGHT,     /* the call is running */
-	SLOT_DONE,         /* the result waits to be recorded */
+	SLOT_WAITING,   /* leased, waits for a permit */
+	SLOT_SCHEDULED, /* has a permit, the call goes out at send_at */
+	SLOT_INFLIGHT,  /* the call is running */
+	SLOT_DONE,      /* the result waits to be recorded */
 };
 
 struct slot {
 	enum slot_state state;
 	struct geo_claimed task;
 	int64_t token;
-	uint64_t lease_end;          /* local monotonic us; conservative */
-	uint64_t send_at, earliest;  /* SCHEDULED: send time, and the slot end's earliest local time */
+	uint64_t lease_end; /* local monotonic us; conservative */
+	uint64_t send_at,
+		earliest; /* SCHEDULED: send time, and the slot end's earliest local time */
 	uint64_t claimed_at;
-	unsigned record_failures;    /* DONE: failed attempts to record the result */
+	unsigned record_failures; /* DONE: failed attempts to record the result */
 	bool probe;
 	CURL *easy;
 	struct buf body;
@@ -65,7 +66,7 @@ struct geo_enrich {
 	 * the next permit request tells the new state */
 	bool breaker_open;
 	uint64_t breaker_until;
-	bool probe_out;             /* our probe call is in flight */
+	bool probe_out; /* our probe call is in flight */
 	uint64_t rng;
 	unsigned long late_permits;
 };
@@ -310,24 +311,29 @@ classify(struct geo_enrich *g, struct slot *s, CURLcode cc)
 
 		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status == 200) {
-			if (geo_info_parse(s->body.data, s->body.len, &r->info, err, sizeof err) == 0) {
+			if (geo_info_parse(s->body.data, s->body.len, &r->info, err, sizeof err) ==
+			    0) {
 				r->outcome = GEO_OUT_OK;
 			} else {
 				r->outcome = GEO_OUT_BAD_RESPONSE;
-				snprintf(r->error, sizeof r->error, "bad answer from the provider: %s", err);
+				snprintf(r->error, sizeof r->error,
+					 "bad answer from the provider: %s", err);
 			}
 		} else if (status == 400) {
 			r->outcome = GEO_OUT_BAD_ADDRESS;
-			snprintf(r->error, sizeof r->error, "the provider rejected the address (400)");
+			snprintf(r->error, sizeof r->error,
+				 "the provider rejected the address (400)");
 		} else if (status == 404) {
 			r->outcome = GEO_OUT_NOT_FOUND;
-			snprintf(r->error, sizeof r->error, "the provider has no data for the address (404)");
+			snprintf(r->error, sizeof r->error,
+				 "the provider has no data for the address (404)");
 		} else if (status == 429) {
 			r->outcome = GEO_OUT_RATE_LIMITED;
 			snprintf(r->error, sizeof r->error, "rate limited by the provider (429)");
 		} else {
 			r->outcome = GEO_OUT_SERVER_ERROR;
-			snprintf(r->error, sizeof r->error, "the provider answered HTTP %ld", status);
+			snprintf(r->error, sizeof r->error, "the provider answered HTTP %ld",
+				 status);
 		}
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 		r->outcome = GEO_OUT_TIMEOUT;
@@ -353,14 +359,16 @@ classify(struct geo_enrich *g, struct slot *s, CURLcode cc)
 		r->retry_us = ms * 1000 + (int64_t)(rng_next(g) % (uint64_t)(ms * 100 + 1));
 	} else {
 		r->retry_us = geo_backoff_ms(attempt, g->backoff_base_ms, g->backoff_max_ms,
-					     rng_next(g)) * 1000;
+					     rng_next(g)) *
+			      1000;
 	}
 	if ((long)attempt >= g->max_attempts) {
 		char last[sizeof r->error];
 
 		r->give_up = true;
 		snprintf(last, sizeof last, "%s", r->error);
-		snprintf(r->error, sizeof r->error, "gave up after %u attempts: %.150s", attempt, last);
+		snprintf(r->error, sizeof r->error, "gave up after %u attempts: %.150s", attempt,
+			 last);
 	}
 }
 
@@ -422,15 +430,18 @@ record(struct geo_enrich *g, struct db *db)
 		}
 		if (rc == 1)
 			log_warn("geo: task %lld was taken over by another worker; dropping this "
-				 "worker's answer", (long long)s->task.id);
+				 "worker's answer",
+				 (long long)s->task.id);
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("geo: task %lld: %s%s", (long long)s->task.id,
-				  geo_outcome_name(s->res.outcome), s->res.give_up ? " (gave up)" : "");
+				  geo_outcome_name(s->res.outcome),
+				  s->res.give_up ? " (gave up)" : "");
 		/* the breaker and the budget hear about it outside the task's
 		 * transaction: both rows are shared by every worker */
 		bool failure = s->res.outcome == GEO_OUT_SERVER_ERROR ||
 			       s->res.outcome == GEO_OUT_BAD_RESPONSE ||
-			       s->res.outcome == GEO_OUT_TIMEOUT || s->res.outcome == GEO_OUT_CONNECT;
+			       s->res.outcome == GEO_OUT_TIMEOUT ||
+			       s->res.outcome == GEO_OUT_CONNECT;
 
 		if (geo_store_breaker_report(db, !failure, (unsigned)g->breaker_failures,
 					     (unsigned)g->breaker_cooldown, &d) < 0)

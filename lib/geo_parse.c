@@ -138,7 +138,8 @@ v4_reserved_why(const unsigned char b[4])
 	uint32_t a = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 
 	for (size_t i = 0; i < sizeof v4_reserved / sizeof v4_reserved[0]; i++) {
-		uint32_t mask = v4_reserved[i].prefix == 0 ? 0 : ~0u << (32 - v4_reserved[i].prefix);
+		uint32_t mask =
+			v4_reserved[i].prefix == 0 ? 0 : ~0u << (32 - v4_reserved[i].prefix);
 
 		if ((a & mask) == v4_reserved[i].net)
 			return v4_reserved[i].why;
@@ -380,11 +381,11 @@ geo_info_parse(const char *body, size_t len, struct geo_info *out, char *err, si
 	location = sub_object(root, "location");
 	out->has_latitude = get_number(location, "latitude", -90, 90, &out->latitude);
 	out->has_longitude = get_number(location, "longitude", -180, 180, &out->longitude);
-	out->has_accuracy_radius = get_integer(location, "accuracy_radius", 0, 100000000,
-					       &out->accuracy_radius);
+	out->has_accuracy_radius =
+		get_integer(location, "accuracy_radius", 0, 100000000, &out->accuracy_radius);
 	out->has_metro_code = get_integer(location, "metro_code", 0, 100000000, &out->metro_code);
-	out->has_time_zone = copy_text(location, "time_zone", out->time_zone,
-				       sizeof out->time_zone, GEO_TZ_MAX);
+	out->has_time_zone =
+		copy_text(location, "time_zone", out->time_zone, sizeof out->time_zone, GEO_TZ_MAX);
 	rc = 0;
 out:
 	arena_free(a);

@@ -18,10 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GEO_NAME_MAX 120          /* characters (code points) */
+#define GEO_NAME_MAX 120 /* characters (code points) */
 #define GEO_UUID_BYTES 16
-#define GEO_UUID_CHARS 36         /* 8-4-4-4-12 hex digits */
-#define GEO_IP_TEXT_MAX 46        /* INET6_ADDRSTRLEN */
+#define GEO_UUID_CHARS 36  /* 8-4-4-4-12 hex digits */
+#define GEO_IP_TEXT_MAX 46 /* INET6_ADDRSTRLEN */
 
 /* ----------------------------------------------------------------- ids */
 
@@ -37,7 +37,7 @@ void geo_uuid_set_v4(unsigned char b[GEO_UUID_BYTES]);
 
 struct geo_ip {
 	unsigned char b[16];
-	size_t len;               /* 4 (IPv4) or 16 (IPv6) */
+	size_t len; /* 4 (IPv4) or 16 (IPv6) */
 };
 
 /* Parses dotted IPv4 or IPv6 text.  An IPv4-mapped IPv6 address
@@ -69,7 +69,7 @@ struct geo_fail {
 
 struct geo_submit {
 	bool has_name;
-	const char *name;          /* borrowed from the JSON tree */
+	const char *name; /* borrowed from the JSON tree */
 	size_t name_len;
 	bool has_status;
 	int64_t status_code;
@@ -90,7 +90,7 @@ bool geo_parse_digits(const char *s, size_t len, int64_t *out);
 /* ---------------------------------------------------- provider answers */
 
 #define GEO_CODE_MAX 8
-#define GEO_TEXT_MAX 200           /* characters */
+#define GEO_TEXT_MAX 200 /* characters */
 #define GEO_TZ_MAX 64
 
 /* The workivate/geoip-api 200 body.  Every member is optional: a missing,
@@ -109,8 +109,7 @@ struct geo_info {
 
 /* Parses a 200 body.  0 on success; -1 when the body is not strict JSON
  * or not an object (err gets the reason). */
-int geo_info_parse(const char *body, size_t len, struct geo_info *out, char *err,
-		   size_t errlen);
+int geo_info_parse(const char *body, size_t len, struct geo_info *out, char *err, size_t errlen);
 
 /* The delay a 429 asks for, in milliseconds: the body's numeric
  * `period_remaining` (seconds) wins, then a Retry-After header of

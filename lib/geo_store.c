@@ -15,33 +15,31 @@
 
 /* ------------------------------------------------------------ statements */
 
-#define TASK_COLS                                                                       \
-	"id, task_id, name, status_code, ip, state, attempts, last_error, country_code," \
-	" country_name, city, time_zone, latitude, longitude, accuracy_radius,"          \
+#define TASK_COLS                                                                                  \
+	"id, task_id, name, status_code, ip, state, attempts, last_error, country_code,"           \
+	" country_name, city, time_zone, latitude, longitude, accuracy_radius,"                    \
 	" submitted_at, resolved_at"
 
 DB_QUERY(q_get, "SELECT " TASK_COLS " FROM geo_tasks WHERE task_id = ?");
 
 /* The list filters; the variants lead with the filter that has an index
  * so the range scan starts there (the others are checked per row). */
-#define LIST_REST                                                           \
-	" AND id > ? AND (? IS NULL OR state = ?) AND (? IS NULL OR country_code = ?)" \
-	" AND (? IS NULL OR status_code = ?) AND (? IS NULL OR submitted_at >= ?)"     \
+#define LIST_REST                                                                                  \
+	" AND id > ? AND (? IS NULL OR state = ?) AND (? IS NULL OR country_code = ?)"             \
+	" AND (? IS NULL OR status_code = ?) AND (? IS NULL OR submitted_at >= ?)"                 \
 	" AND (? IS NULL OR submitted_at < ?) ORDER BY id LIMIT ?"
 DB_QUERY(q_list_any, "SELECT " TASK_COLS " FROM geo_tasks WHERE 1 = 1" LIST_REST);
 DB_QUERY(q_list_state, "SELECT " TASK_COLS " FROM geo_tasks WHERE state = ?" LIST_REST);
 DB_QUERY(q_list_country, "SELECT " TASK_COLS " FROM geo_tasks WHERE country_code = ?" LIST_REST);
 DB_QUERY(q_list_status, "SELECT " TASK_COLS " FROM geo_tasks WHERE status_code = ?" LIST_REST);
 
-DB_QUERY(q_claim_select,
-	 "SELECT id, ip, attempts FROM geo_tasks"
-	 " WHERE state = 'queued' AND next_attempt_at <= NOW(6)"
-	 " AND (lease_until IS NULL OR lease_until < NOW(6))"
-	 " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED");
-DB_QUERY(q_cache_lock,
-	 "SELECT state, COALESCE(task_id, 0), expires_at > NOW(6),"
-	 " TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at)"
-	 " FROM geo_cache WHERE ip = ? FOR UPDATE");
+DB_QUERY(q_claim_select, "SELECT id, ip, attempts FROM geo_tasks"
+			 " WHERE state = 'queued' AND next_attempt_at <= NOW(6)"
+			 " AND (lease_until IS NULL OR lease_until < NOW(6))"
+			 " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED");
+DB_QUERY(q_cache_lock, "SELECT state, COALESCE(task_id, 0), expires_at > NOW(6),"
+		       " TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at)"
+		       " FROM geo_cache WHERE ip = ? FOR UPDATE");
 /* A claim resolves the tasks that need no call together, RESOLVE_IN at a
  * time: one statement per reason (skipped) or cache state, its unused ids
  * bound NULL (which match no row).  STRAIGHT_JOIN keeps the plan a range
@@ -69,25 +67,23 @@ DB_QUERY(q_cache_pending,
 	 " VALUES (?, 'pending', ?, NOW(6) + INTERVAL ? SECOND, NOW(6))"
 	 " ON DUPLICATE KEY UPDATE state = 'pending', task_id = VALUES(task_id),"
 	 " expires_at = VALUES(expires_at), error = NULL, updated_at = VALUES(updated_at)");
-DB_QUERY(q_task_lease,
-	 "UPDATE geo_tasks SET lease_holder = ?, lease_token = ?,"
-	 " lease_until = NOW(6) + INTERVAL ? SECOND WHERE id = ?");
+DB_QUERY(q_task_lease, "UPDATE geo_tasks SET lease_holder = ?, lease_token = ?,"
+		       " lease_until = NOW(6) + INTERVAL ? SECOND WHERE id = ?");
 
 #define LEASED " WHERE id = ? AND lease_holder = ? AND lease_token = ? AND state = 'queued'"
-DB_QUERY(q_task_done,
-	 "UPDATE geo_tasks SET state = 'done', attempts = attempts + 1, country_code = ?,"
-	 " country_name = ?, city = ?, latitude = ?, longitude = ?, time_zone = ?,"
-	 " accuracy_radius = ?, last_error = NULL, resolved_at = NOW(6), lease_until = NULL"
-	 LEASED);
+DB_QUERY(
+	q_task_done,
+	"UPDATE geo_tasks SET state = 'done', attempts = attempts + 1, country_code = ?,"
+	" country_name = ?, city = ?, latitude = ?, longitude = ?, time_zone = ?,"
+	" accuracy_radius = ?, last_error = NULL, resolved_at = NOW(6), lease_until = NULL" LEASED);
 DB_QUERY(q_task_failed,
 	 "UPDATE geo_tasks SET state = 'failed', attempts = attempts + 1, last_error = ?,"
 	 " resolved_at = NOW(6), lease_until = NULL" LEASED);
 DB_QUERY(q_task_retry,
 	 "UPDATE geo_tasks SET attempts = attempts + 1, last_error = ?,"
 	 " next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND, lease_until = NULL" LEASED);
-DB_QUERY(q_task_release,
-	 "UPDATE geo_tasks SET next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND,"
-	 " lease_until = NULL" LEASED);
+DB_QUERY(q_task_release, "UPDATE geo_tasks SET next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND,"
+			 " lease_until = NULL" LEASED);
 DB_QUERY(q_cache_ok,
 	 "INSERT INTO geo_cache (ip, state, task_id, expires_at, error, country_code,"
 	 " country_name, city, latitude, longitude, time_zone, accuracy_radius, updated_at)"
@@ -104,14 +100,12 @@ DB_QUERY(q_cache_negative,
 	 " expires_at = VALUES(expires_at), error = VALUES(error), country_code = NULL,"
 	 " country_name = NULL, city = NULL, latitude = NULL, longitude = NULL,"
 	 " time_zone = NULL, accuracy_radius = NULL, updated_at = VALUES(updated_at)");
-DB_QUERY(q_cache_hold,
-	 "UPDATE geo_cache SET expires_at = NOW(6) + INTERVAL ? MICROSECOND"
-	 " WHERE ip = ? AND state = 'pending' AND task_id = ?");
+DB_QUERY(q_cache_hold, "UPDATE geo_cache SET expires_at = NOW(6) + INTERVAL ? MICROSECOND"
+		       " WHERE ip = ? AND state = 'pending' AND task_id = ?");
 DB_QUERY(q_cache_forget,
 	 "DELETE FROM geo_cache WHERE ip = ? AND state = 'pending' AND task_id = ?");
-DB_QUERY(q_wake,
-	 "UPDATE geo_tasks SET next_attempt_at = NOW(6)"
-	 " WHERE ip = ? AND state = 'queued' AND next_attempt_at > NOW(6)");
+DB_QUERY(q_wake, "UPDATE geo_tasks SET next_attempt_at = NOW(6)"
+		 " WHERE ip = ? AND state = 'queued' AND next_attempt_at > NOW(6)");
 DB_QUERY(q_stat,
 	 "INSERT INTO geo_stats (name, n) VALUES (?, ?) ON DUPLICATE KEY UPDATE n = n + VALUES(n)");
 
@@ -124,25 +118,25 @@ DB_QUERY(q_permit_probe,
 	 " WHERE id = 1 AND tat <= NOW(6) + INTERVAL ? MICROSECOND"
 	 " AND ((breaker = 'open' AND open_until <= NOW(6))"
 	 " OR (breaker = 'half_open' AND probe_until <= NOW(6)))");
-DB_QUERY(q_budget_read,
-	 "SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), tat), breaker,"
-	 " TIMESTAMPDIFF(MICROSECOND, NOW(6), COALESCE(open_until, NOW(6))),"
-	 " TIMESTAMPDIFF(MICROSECOND, NOW(6), COALESCE(probe_until, NOW(6)))"
-	 " FROM geo_budget WHERE id = 1");
+DB_QUERY(q_budget_read, "SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), tat), breaker,"
+			" TIMESTAMPDIFF(MICROSECOND, NOW(6), COALESCE(open_until, NOW(6))),"
+			" TIMESTAMPDIFF(MICROSECOND, NOW(6), COALESCE(probe_until, NOW(6)))"
+			" FROM geo_budget WHERE id = 1");
 DB_QUERY(q_budget_defer,
 	 "UPDATE geo_budget SET tat = GREATEST(tat, NOW(6) + INTERVAL ? MICROSECOND) WHERE id = 1");
 /* The assignments read breaker and failures before they are changed
  * (MariaDB assigns left to right): open_until and opened_count first. */
-DB_QUERY(q_breaker_failure,
-	 "UPDATE geo_budget SET"
-	 " open_until = CASE WHEN breaker = 'half_open' OR (breaker = 'closed' AND failures + 1 >= ?)"
-	 "   THEN NOW(6) + INTERVAL ? SECOND ELSE open_until END,"
-	 " opened_count = opened_count +"
-	 "   IF(breaker = 'half_open' OR (breaker = 'closed' AND failures + 1 >= ?), 1, 0),"
-	 " probe_until = IF(breaker = 'half_open', NULL, probe_until),"
-	 " breaker = CASE WHEN breaker = 'half_open' OR (breaker = 'closed' AND failures + 1 >= ?)"
-	 "   THEN 'open' ELSE breaker END,"
-	 " failures = failures + 1 WHERE id = 1");
+DB_QUERY(
+	q_breaker_failure,
+	"UPDATE geo_budget SET"
+	" open_until = CASE WHEN breaker = 'half_open' OR (breaker = 'closed' AND failures + 1 >= ?)"
+	"   THEN NOW(6) + INTERVAL ? SECOND ELSE open_until END,"
+	" opened_count = opened_count +"
+	"   IF(breaker = 'half_open' OR (breaker = 'closed' AND failures + 1 >= ?), 1, 0),"
+	" probe_until = IF(breaker = 'half_open', NULL, probe_until),"
+	" breaker = CASE WHEN breaker = 'half_open' OR (breaker = 'closed' AND failures + 1 >= ?)"
+	"   THEN 'open' ELSE breaker END,"
+	" failures = failures + 1 WHERE id = 1");
 DB_QUERY(q_breaker_success,
 	 "UPDATE geo_budget SET breaker = 'closed', failures = 0, open_until = NULL,"
 	 " probe_until = NULL WHERE id = 1 AND (breaker <> 'closed' OR failures <> 0)");
@@ -151,21 +145,18 @@ DB_QUERY(q_breaker_success,
  * replaying it as a statement picks the same rows (MariaDB still notes it
  * as unsafe under binlog_format = STATEMENT, and logs it as rows under
  * MIXED, its default). */
-DB_QUERY(q_requeue_forget,
-	 "DELETE FROM geo_cache WHERE state = 'negative' ORDER BY ip LIMIT 1000");
+DB_QUERY(q_requeue_forget, "DELETE FROM geo_cache WHERE state = 'negative' ORDER BY ip LIMIT 1000");
 DB_QUERY(q_requeue,
 	 "UPDATE geo_tasks SET state = 'queued', attempts = 0, next_attempt_at = NOW(6),"
 	 " resolved_at = NULL, lease_until = NULL WHERE state = 'failed' ORDER BY id LIMIT 500");
-DB_QUERY(q_cache_expire,
-	 "DELETE FROM geo_cache WHERE expires_at < NOW(6) - INTERVAL 60 SECOND"
-	 " ORDER BY expires_at, ip LIMIT 1000");
+DB_QUERY(q_cache_expire, "DELETE FROM geo_cache WHERE expires_at < NOW(6) - INTERVAL 60 SECOND"
+			 " ORDER BY expires_at, ip LIMIT 1000");
 
 DB_QUERY(q_m_queue,
 	 "SELECT COUNT(*), COALESCE(SUM(next_attempt_at <= NOW(6)), 0),"
 	 " COALESCE(SUM(lease_until > NOW(6)), 0) FROM geo_tasks WHERE state = 'queued'");
-DB_QUERY(q_m_oldest,
-	 "SELECT TIMESTAMPDIFF(MICROSECOND, submitted_at, NOW(6)) FROM geo_tasks"
-	 " WHERE state = 'queued' ORDER BY id LIMIT 1");
+DB_QUERY(q_m_oldest, "SELECT TIMESTAMPDIFF(MICROSECOND, submitted_at, NOW(6)) FROM geo_tasks"
+		     " WHERE state = 'queued' ORDER BY id LIMIT 1");
 DB_QUERY(q_m_failed, "SELECT COUNT(*) FROM geo_tasks WHERE state = 'failed'");
 DB_QUERY(q_m_stats, "SELECT name, n FROM geo_stats ORDER BY name");
 DB_QUERY(q_m_breaker, "SELECT breaker, failures, opened_count FROM geo_budget WHERE id = 1");
@@ -219,7 +210,7 @@ stat_add(struct db *db, const char *name, int64_t n, struct diag *d)
 struct grouped_task {
 	unsigned char task_id[GEO_UUID_BYTES];
 	unsigned char ip[16];
-	uint8_t ip_len;              /* 0: no address */
+	uint8_t ip_len; /* 0: no address */
 	bool has_name, has_status;
 	int64_t status_code;
 	uint32_t name_len;
@@ -233,7 +224,8 @@ static int group_kind = -1;
 static struct db_query *
 insert_query(size_t n)
 {
-	return db_values_query(&insert_q[n], "INSERT INTO geo_tasks (task_id, name, status_code, ip,"
+	return db_values_query(&insert_q[n],
+			       "INSERT INTO geo_tasks (task_id, name, status_code, ip,"
 			       " state, next_attempt_at, submitted_at) VALUES ",
 			       "(?, ?, ?, ?, 'queued', NOW(6), NOW(6))", n);
 }
@@ -253,7 +245,8 @@ write_tasks(struct db *db, struct gcommit_row *rows, size_t n, struct diag *d)
 		memcpy(&t[j], rows[j].p, sizeof t[j]); /* the bytes need not be aligned */
 		db_bind_text(st, p, t[j].task_id, GEO_UUID_BYTES);
 		if (t[j].has_name)
-			db_bind_text(st, p + 1, (const char *)rows[j].p + sizeof t[j], t[j].name_len);
+			db_bind_text(st, p + 1, (const char *)rows[j].p + sizeof t[j],
+				     t[j].name_len);
 		else
 			db_bind_null(st, p + 1);
 		if (t[j].has_status)
@@ -337,8 +330,8 @@ row_to_task(struct db_stmt *st, struct geo_task *t)
 }
 
 int
-geo_store_get(struct db *db, const unsigned char task_id[GEO_UUID_BYTES], geo_task_fn fn,
-	      void *arg, struct diag *d)
+geo_store_get(struct db *db, const unsigned char task_id[GEO_UUID_BYTES], geo_task_fn fn, void *arg,
+	      struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_get, d);
 	struct geo_task t;
@@ -433,8 +426,8 @@ struct claim_args {
 	size_t nrows;
 	/* those resolved without a call, not yet written (write_resolved) */
 	struct resolved {
-		struct db_query *q; /* q_task_skip or q_task_cached_{ok,negative} */
-		const char *why;    /* q_task_skip's reason, a static string */
+		struct db_query *q;      /* q_task_skip or q_task_cached_{ok,negative} */
+		const char *why;         /* q_task_skip's reason, a static string */
 		const struct geo_ip *ip; /* the cached ones' address (rows[]) */
 		int64_t id;
 	} resolved[GEO_CLAIM_MAX];
@@ -500,8 +493,8 @@ cache_hit_waiting(const struct claim_args *a, const struct geo_ip *ip)
 static bool
 same_resolution(const struct resolved *x, const struct resolved *y)
 {
-	return x->q == y->q && (x->why == NULL ? y->why == NULL
-					       : y->why != NULL && strcmp(x->why, y->why) == 0);
+	return x->q == y->q &&
+	       (x->why == NULL ? y->why == NULL : y->why != NULL && strcmp(x->why, y->why) == 0);
 }
 
 /* Writes the tasks resolve_later noted, RESOLVE_IN of one resolution per
@@ -667,8 +660,7 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 			r->deferred++;
 		}
 	}
-	if (write_resolved(db, a, d) < 0 ||
-	    stat_add(db, "cache_hits", cached_ok, d) < 0 ||
+	if (write_resolved(db, a, d) < 0 || stat_add(db, "cache_hits", cached_ok, d) < 0 ||
 	    stat_add(db, "cache_negative_hits", cached_negative, d) < 0 ||
 	    stat_add(db, "resolved_done", cached_ok, d) < 0 ||
 	    stat_add(db, "resolved_failed", cached_negative, d) < 0 ||
@@ -699,8 +691,8 @@ geo_store_claim(struct db *db, const char *holder, int64_t token, unsigned lease
 /* ----------------------------------------------------------- completions */
 
 static const char *const outcome_names[GEO_OUT_COUNT] = {
-	"ok", "bad_address", "not_found", "rate_limited",
-	"server_error", "bad_response", "timeout", "connect_error",
+	"ok",           "bad_address",  "not_found", "rate_limited",
+	"server_error", "bad_response", "timeout",   "connect_error",
 };
 
 const char *
@@ -817,7 +809,7 @@ complete_txn(struct db *db, void *arg, struct diag *d)
 	}
 	if (res->outcome == GEO_OUT_OK || !retry) {
 		long long ttl = config_int(res->outcome == GEO_OUT_OK ? "geo.cache_ttl"
-								       : "geo.negative_ttl");
+								      : "geo.negative_ttl");
 
 		/* wake first, then the cache row: the same lock order as a claim
 		 * (task rows, then the cache row), so the two never deadlock */
@@ -867,8 +859,8 @@ complete_txn(struct db *db, void *arg, struct diag *d)
 }
 
 int
-geo_store_complete(struct db *db, const struct geo_claimed *t, const char *holder,
-		   int64_t token, const struct geo_result *res, struct diag *d)
+geo_store_complete(struct db *db, const struct geo_claimed *t, const char *holder, int64_t token,
+		   const struct geo_result *res, struct diag *d)
 {
 	struct complete_args a = {t, holder, token, res, false};
 
@@ -906,8 +898,8 @@ release_txn(struct db *db, void *arg, struct diag *d)
 }
 
 int
-geo_store_release(struct db *db, const struct geo_claimed *t, const char *holder,
-		  int64_t token, int64_t delay_us, struct diag *d)
+geo_store_release(struct db *db, const struct geo_claimed *t, const char *holder, int64_t token,
+		  int64_t delay_us, struct diag *d)
 {
 	struct release_args a = {t, holder, token, delay_us};
 
@@ -994,8 +986,8 @@ permit_txn(struct db *db, void *arg, struct diag *d)
 }
 
 int
-geo_store_permit(struct db *db, int64_t interval_us, unsigned probe_seconds,
-		 struct geo_permit *p, struct diag *d)
+geo_store_permit(struct db *db, int64_t interval_us, unsigned probe_seconds, struct geo_permit *p,
+		 struct diag *d)
 {
 	struct permit_args a = {interval_us, probe_seconds, p};
 
@@ -1152,7 +1144,8 @@ render(struct db *db, struct buf *b, struct diag *d)
 		return -1;
 	rc = db_fetch(st, d);
 	if (rc == 1) {
-		snprintf(breaker, sizeof breaker, "%s", db_text(st, 0, NULL) ? db_text(st, 0, NULL) : "");
+		snprintf(breaker, sizeof breaker, "%s",
+			 db_text(st, 0, NULL) ? db_text(st, 0, NULL) : "");
 		failures = db_int(st, 1);
 		opened = db_int(st, 2);
 	}
@@ -1160,7 +1153,8 @@ render(struct db *db, struct buf *b, struct diag *d)
 	if (rc < 0)
 		return -1;
 
-	help(b, "cairn_geo_up", "gauge", "1 when the geo numbers below were read from the database.");
+	help(b, "cairn_geo_up", "gauge",
+	     "1 when the geo numbers below were read from the database.");
 	buf_puts(b, "cairn_geo_up 1\n");
 	help(b, "cairn_geo_tasks", "gauge",
 	     "Tasks now queued and failed (done and skipped: cairn_geo_tasks_resolved_total).");
@@ -1180,7 +1174,8 @@ render(struct db *db, struct buf *b, struct diag *d)
 		   (long long)stat_get(rows, nrows, "resolved_failed"));
 	buf_printf(b, "cairn_geo_tasks_resolved_total{state=\"skipped\"} %lld\n",
 		   (long long)stat_get(rows, nrows, "resolved_skipped"));
-	help(b, "cairn_geo_provider_calls_total", "counter", "Calls to the geo provider, by outcome.");
+	help(b, "cairn_geo_provider_calls_total", "counter",
+	     "Calls to the geo provider, by outcome.");
 	for (int o = 0; o < GEO_OUT_COUNT; o++) {
 		char name[64];
 
@@ -1204,8 +1199,10 @@ render(struct db *db, struct buf *b, struct diag *d)
 	     "Call results dropped because another worker had taken the task over.");
 	buf_printf(b, "cairn_geo_leases_lost_total %lld\n",
 		   (long long)stat_get(rows, nrows, "leases_lost"));
-	help(b, "cairn_geo_breaker_state", "gauge", "The provider circuit breaker (1 = current state).");
-	buf_printf(b, "cairn_geo_breaker_state{state=\"closed\"} %d\n", strcmp(breaker, "closed") == 0);
+	help(b, "cairn_geo_breaker_state", "gauge",
+	     "The provider circuit breaker (1 = current state).");
+	buf_printf(b, "cairn_geo_breaker_state{state=\"closed\"} %d\n",
+		   strcmp(breaker, "closed") == 0);
 	buf_printf(b, "cairn_geo_breaker_state{state=\"open\"} %d\n", strcmp(breaker, "open") == 0);
 	buf_printf(b, "cairn_geo_breaker_state{state=\"half_open\"} %d\n",
 		   strcmp(breaker, "half_open") == 0);

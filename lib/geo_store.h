@@ -52,27 +52,27 @@ struct geo_task {
 	unsigned char task_id[GEO_UUID_BYTES];
 	const char *name;
 	size_t name_len;
-	const char *status_code;      /* decimal text */
+	const char *status_code; /* decimal text */
 	bool has_ip;
 	struct geo_ip ip;
 	const char *state;
 	int64_t attempts;
 	const char *error;
 	const char *country_code, *country_name, *city, *time_zone;
-	const char *latitude, *longitude;   /* decimal text */
-	const char *accuracy_radius;        /* decimal text */
-	const char *submitted_at, *resolved_at;  /* "YYYY-MM-DD HH:MM:SS.ffffff" */
+	const char *latitude, *longitude;       /* decimal text */
+	const char *accuracy_radius;            /* decimal text */
+	const char *submitted_at, *resolved_at; /* "YYYY-MM-DD HH:MM:SS.ffffff" */
 };
 
 typedef int (*geo_task_fn)(const struct geo_task *t, void *arg);
 
 /* 0 found (fn called once), 1 unknown, -1 error. */
-int geo_store_get(struct db *db, const unsigned char task_id[GEO_UUID_BYTES],
-		  geo_task_fn fn, void *arg, struct diag *d);
+int geo_store_get(struct db *db, const unsigned char task_id[GEO_UUID_BYTES], geo_task_fn fn,
+		  void *arg, struct diag *d);
 
 struct geo_filter {
-	const char *state;            /* NULL: any */
-	const char *country;          /* NULL: any */
+	const char *state;   /* NULL: any */
+	const char *country; /* NULL: any */
 	size_t country_len;
 	bool has_status;
 	int64_t status_code;
@@ -91,11 +91,11 @@ int geo_store_list(struct db *db, const struct geo_filter *f, int64_t after_id, 
 struct geo_claimed {
 	int64_t id;
 	struct geo_ip ip;
-	unsigned attempts;            /* calls made before this one */
+	unsigned attempts; /* calls made before this one */
 };
 
 struct geo_claim_result {
-	size_t ncalls;                /* entries of calls[] filled */
+	size_t ncalls; /* entries of calls[] filled */
 	unsigned selected, skipped, cached, deferred;
 };
 
@@ -109,14 +109,14 @@ int geo_store_claim(struct db *db, const char *holder, int64_t token, unsigned l
 		    struct geo_claim_result *r, struct diag *d);
 
 enum geo_outcome {
-	GEO_OUT_OK,             /* 200 with a usable body */
-	GEO_OUT_BAD_ADDRESS,    /* 400: terminal */
-	GEO_OUT_NOT_FOUND,      /* 404: terminal */
-	GEO_OUT_RATE_LIMITED,   /* 429: retry after the provider's delay */
-	GEO_OUT_SERVER_ERROR,   /* 5xx or an unexpected status: retry */
-	GEO_OUT_BAD_RESPONSE,   /* 200 whose body is not JSON: retry */
-	GEO_OUT_TIMEOUT,        /* geo.timeout passed: retry */
-	GEO_OUT_CONNECT,        /* refused, reset, DNS ...: retry */
+	GEO_OUT_OK,           /* 200 with a usable body */
+	GEO_OUT_BAD_ADDRESS,  /* 400: terminal */
+	GEO_OUT_NOT_FOUND,    /* 404: terminal */
+	GEO_OUT_RATE_LIMITED, /* 429: retry after the provider's delay */
+	GEO_OUT_SERVER_ERROR, /* 5xx or an unexpected status: retry */
+	GEO_OUT_BAD_RESPONSE, /* 200 whose body is not JSON: retry */
+	GEO_OUT_TIMEOUT,      /* geo.timeout passed: retry */
+	GEO_OUT_CONNECT,      /* refused, reset, DNS ...: retry */
 	GEO_OUT_COUNT
 };
 
@@ -126,10 +126,10 @@ bool geo_outcome_retryable(enum geo_outcome o);
 
 struct geo_result {
 	enum geo_outcome outcome;
-	struct geo_info info;         /* GEO_OUT_OK */
-	char error[200];              /* the reason, for last_error */
-	int64_t retry_us;             /* when to try again (retryable outcomes) */
-	bool give_up;                 /* retryable, but geo.max_attempts is reached */
+	struct geo_info info; /* GEO_OUT_OK */
+	char error[200];      /* the reason, for last_error */
+	int64_t retry_us;     /* when to try again (retryable outcomes) */
+	bool give_up;         /* retryable, but geo.max_attempts is reached */
 };
 
 /* Records a call's result for a task leased by (holder, token): the task's
@@ -141,16 +141,16 @@ int geo_store_complete(struct db *db, const struct geo_claimed *t, const char *h
 
 /* Gives a leased task back without a call: due again after delay_us, its
  * address free for another task. */
-int geo_store_release(struct db *db, const struct geo_claimed *t, const char *holder,
-		      int64_t token, int64_t delay_us, struct diag *d);
+int geo_store_release(struct db *db, const struct geo_claimed *t, const char *holder, int64_t token,
+		      int64_t delay_us, struct diag *d);
 
 enum geo_breaker { GEO_BREAKER_CLOSED, GEO_BREAKER_OPEN, GEO_BREAKER_HALF_OPEN };
 
 struct geo_permit {
 	bool granted;
-	bool probe;                   /* granted as the half-open probe */
-	int64_t send_in_us;           /* granted: send the call this much later */
-	int64_t wait_us;              /* refused: try again after this long */
+	bool probe;         /* granted as the half-open probe */
+	int64_t send_in_us; /* granted: send the call this much later */
+	int64_t wait_us;    /* refused: try again after this long */
 	enum geo_breaker breaker;
 	/* CLOCK_MONOTONIC (us) just before and just after the statement that
 	 * read the budget: its NOW(6) lies between them, so the slot ends
@@ -171,16 +171,15 @@ int geo_store_budget_defer(struct db *db, int64_t delay_us, struct diag *d);
 /* The breaker hears how a call went: a failure opens it after `threshold`
  * consecutive ones (or at once while half-open) for cooldown seconds; a
  * success closes it. */
-int geo_store_breaker_report(struct db *db, bool success, unsigned threshold,
-			     unsigned cooldown, struct diag *d);
+int geo_store_breaker_report(struct db *db, bool success, unsigned threshold, unsigned cooldown,
+			     struct diag *d);
 
 /* ------------------------------------------------------------ operators */
 
 /* One transaction: forgets up to 1000 cached failures (so the provider is
  * asked again) and puts up to 500 failed tasks back in the queue
  * (attempts 0, due now).  cairnctl loops until both counts are 0. */
-int geo_store_requeue_step(struct db *db, uint64_t *tasks, uint64_t *forgotten,
-			   struct diag *d);
+int geo_store_requeue_step(struct db *db, uint64_t *tasks, uint64_t *forgotten, struct diag *d);
 /* The background job: deletes expired cache rows, 1000 at a time. */
 int geo_store_cache_expire_step(struct db *db, int *more, struct diag *d);
 /* Appends the worker-side metrics (queue, counters, breaker) to out. */

@@ -194,13 +194,11 @@ static int
 send_head(struct http *h, long long content_length)
 {
 	char line[96];
-	int n = snprintf(line, sizeof line, "Status: %d %s\r\n", h->status,
-			 http_reason(h->status));
+	int n = snprintf(line, sizeof line, "Status: %d %s\r\n", h->status, http_reason(h->status));
 
 	if (h->ops->write(h->transport, line, (size_t)n) < 0)
 		return -1;
-	if (h->headers.len > 0 &&
-	    h->ops->write(h->transport, h->headers.data, h->headers.len) < 0)
+	if (h->headers.len > 0 && h->ops->write(h->transport, h->headers.data, h->headers.len) < 0)
 		return -1;
 	if (content_length >= 0) {
 		n = snprintf(line, sizeof line, "Content-Length: %lld\r\n", content_length);
@@ -229,8 +227,7 @@ http_stream_begin(struct http *h)
 	h->streaming = true;
 	if (send_head(h, -1) < 0)
 		return -1;
-	if (h->out.len > 0 && !h->head &&
-	    h->ops->write(h->transport, h->out.data, h->out.len) < 0)
+	if (h->out.len > 0 && !h->head && h->ops->write(h->transport, h->out.data, h->out.len) < 0)
 		return -1;
 	buf_reset(&h->out);
 	return 0;

@@ -34,21 +34,21 @@ struct http_transport {
 struct http {
 	/* the request (strings owned by the transport, valid until finish) */
 	const char *method;
-	const char *path;          /* PATH_INFO: the raw request path */
-	const char *query;         /* QUERY_STRING, "" when absent */
-	const char *request_id;    /* REQUEST_ID from nginx, "-" when absent */
+	const char *path;       /* PATH_INFO: the raw request path */
+	const char *query;      /* QUERY_STRING, "" when absent */
+	const char *request_id; /* REQUEST_ID from nginx, "-" when absent */
 	const char *remote_addr;
-	const char *content_type;  /* NULL when absent */
-	long long content_length;  /* -1 when absent or unparsable */
-	char *body;                /* arena memory after http_read_body */
+	const char *content_type; /* NULL when absent */
+	long long content_length; /* -1 when absent or unparsable */
+	char *body;               /* arena memory after http_read_body */
 	size_t body_len;
 
 	/* the response */
 	int status;
-	struct buf headers;        /* "Name: value\r\n" lines */
-	struct buf out;            /* the buffered body */
+	struct buf headers; /* "Name: value\r\n" lines */
+	struct buf out;     /* the buffered body */
 	bool streaming;
-	bool head;                 /* HEAD: the body is not sent */
+	bool head; /* HEAD: the body is not sent */
 
 	const struct http_transport *ops;
 	void *transport;
@@ -103,11 +103,11 @@ bool http_fcgi_is_cgi(void);
 /* ------------------------------------------------------------ memory */
 
 struct http_memory {
-	const char *const *params;   /* "NAME", "value", ..., NULL */
+	const char *const *params; /* "NAME", "value", ..., NULL */
 	const char *body;
 	size_t body_len;
 	size_t body_pos;
-	struct buf output;           /* everything written, headers included */
+	struct buf output; /* everything written, headers included */
 };
 
 extern const struct http_transport http_memory_transport;

@@ -10,22 +10,17 @@
 
 #define IDEM_EXPIRE_BATCH 1000
 
-DB_QUERY(q_claim,
-	 "INSERT INTO idempotency_keys (caller, route, idem_key, request_hash, created_at)"
-	 " VALUES (?, ?, ?, ?, NOW(6))");
-DB_QUERY(q_lookup,
-	 "SELECT request_hash, status, content_type, body,"
-	 " created_at < NOW(6) - INTERVAL ? HOUR"
-	 " FROM idempotency_keys WHERE caller = ? AND route = ? AND idem_key = ?"
-	 " LOCK IN SHARE MODE");
-DB_QUERY(q_forget,
-	 "DELETE FROM idempotency_keys WHERE caller = ? AND route = ? AND idem_key = ?");
-DB_QUERY(q_store,
-	 "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?"
-	 " WHERE caller = ? AND route = ? AND idem_key = ?");
-DB_QUERY(q_expire,
-	 "DELETE FROM idempotency_keys WHERE created_at < NOW(6) - INTERVAL ? HOUR"
-	 " ORDER BY created_at, id LIMIT 1000");
+DB_QUERY(q_claim, "INSERT INTO idempotency_keys (caller, route, idem_key, request_hash, created_at)"
+		  " VALUES (?, ?, ?, ?, NOW(6))");
+DB_QUERY(q_lookup, "SELECT request_hash, status, content_type, body,"
+		   " created_at < NOW(6) - INTERVAL ? HOUR"
+		   " FROM idempotency_keys WHERE caller = ? AND route = ? AND idem_key = ?"
+		   " LOCK IN SHARE MODE");
+DB_QUERY(q_forget, "DELETE FROM idempotency_keys WHERE caller = ? AND route = ? AND idem_key = ?");
+DB_QUERY(q_store, "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?"
+		  " WHERE caller = ? AND route = ? AND idem_key = ?");
+DB_QUERY(q_expire, "DELETE FROM idempotency_keys WHERE created_at < NOW(6) - INTERVAL ? HOUR"
+		   " ORDER BY created_at, id LIMIT 1000");
 
 enum claim { CLAIM_NEW, CLAIM_REPLAY, CLAIM_MISMATCH };
 
@@ -188,7 +183,8 @@ txn_body(struct db *db, void *arg, struct diag *d)
 	}
 	if (ic->key != NULL) {
 		if (c->http->status >= 500 || c->http->streaming) {
-			diag_set(d, DIAG_INTERNAL, "refusing to store a %d response", c->http->status);
+			diag_set(d, DIAG_INTERNAL, "refusing to store a %d response",
+				 c->http->status);
 			return -1;
 		}
 		if (c->http->status >= 400) {
@@ -232,9 +228,10 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 			return reply_error(c, 400, "bad_idempotency_key",
 					   "Idempotency-Key is given twice with different values");
 		if (!idem_key_valid(key, len))
-			return reply_error(c, 400, "bad_idempotency_key",
-					   "Idempotency-Key must be 1 to %d printable ASCII characters",
-					   IDEM_KEY_MAX);
+			return reply_error(
+				c, 400, "bad_idempotency_key",
+				"Idempotency-Key must be 1 to %d printable ASCII characters",
+				IDEM_KEY_MAX);
 		ic.key = key;
 		ic.key_len = len;
 		request_hash(c->http, ic.hash);

@@ -15,24 +15,20 @@
  * backlog never holds calls in flight past their timeout. */
 #define JOBS_SLICE_US 50000
 
-DB_QUERY(q_ensure,
-	 "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?, NOW(6))");
-DB_QUERY(q_take,
-	 "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
-	 " WHERE name = ? AND next_run_at <= NOW(6)"
-	 " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
-DB_QUERY(q_renew,
-	 "UPDATE job_leases SET lease_until = NOW(6) + INTERVAL ? SECOND"
-	 " WHERE name = ? AND holder = ?");
-DB_QUERY(q_release,
-	 "UPDATE job_leases SET holder = NULL, lease_until = NULL,"
-	 " next_run_at = NOW(6) + INTERVAL ? SECOND, last_run_at = NOW(6),"
-	 " runs = runs + 1, failures = failures + ?, last_error = ?"
-	 " WHERE name = ? AND holder = ?");
+DB_QUERY(q_ensure, "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?, NOW(6))");
+DB_QUERY(q_take, "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
+		 " WHERE name = ? AND next_run_at <= NOW(6)"
+		 " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
+DB_QUERY(q_renew, "UPDATE job_leases SET lease_until = NOW(6) + INTERVAL ? SECOND"
+		  " WHERE name = ? AND holder = ?");
+DB_QUERY(q_release, "UPDATE job_leases SET holder = NULL, lease_until = NULL,"
+		    " next_run_at = NOW(6) + INTERVAL ? SECOND, last_run_at = NOW(6),"
+		    " runs = runs + 1, failures = failures + ?, last_error = ?"
+		    " WHERE name = ? AND holder = ?");
 
 static int
-exec_lease(struct db *db, struct db_query *q, const struct job *job,
-	   const char *holder, uint64_t *affected, struct diag *d)
+exec_lease(struct db *db, struct db_query *q, const struct job *job, const char *holder,
+	   uint64_t *affected, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, q, d);
 	long long lease = config_int("worker.lease_seconds");
@@ -80,8 +76,8 @@ release(struct db *db, const struct job *job, const char *holder, unsigned next_
  * is done or failed (released with its interval), -1 if the database is
  * unavailable. */
 static int
-run_job(struct db *db, const struct job *job, const char *holder,
-	volatile sig_atomic_t *stop, struct diag *d)
+run_job(struct db *db, const struct job *job, const char *holder, volatile sig_atomic_t *stop,
+	struct diag *d)
 {
 	uint64_t t0 = timefmt_monotonic_us();
 	int steps = 0, more = 1;
@@ -130,8 +126,8 @@ run_job(struct db *db, const struct job *job, const char *holder,
 #define JOBS_RECHECK_MS 2000
 
 struct job_state {
-	bool ensured;      /* its job_leases row exists */
-	int64_t next_try;  /* CLOCK_MONOTONIC ms */
+	bool ensured;     /* its job_leases row exists */
+	int64_t next_try; /* CLOCK_MONOTONIC ms */
 };
 
 static struct job_state job_states[JOBS_MAX];

@@ -12,7 +12,7 @@
 
 struct scanner {
 	const unsigned char *p, *end, *start;
-	struct arena *keys;  /* scratch for decoded keys */
+	struct arena *keys; /* scratch for decoded keys */
 	struct diag *d;
 };
 
@@ -26,16 +26,16 @@ static int scan_value(struct scanner *sc, int depth);
 static int
 fail(struct scanner *sc, const char *what)
 {
-	diag_set(sc->d, DIAG_INVALID, "invalid JSON at byte %zu: %s",
-		 (size_t)(sc->p - sc->start), what);
+	diag_set(sc->d, DIAG_INVALID, "invalid JSON at byte %zu: %s", (size_t)(sc->p - sc->start),
+		 what);
 	return -1;
 }
 
 static void
 skip_ws(struct scanner *sc)
 {
-	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' ||
-				   *sc->p == '\n' || *sc->p == '\r'))
+	while (sc->p < sc->end &&
+	       (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
 		sc->p++;
 }
 
@@ -150,8 +150,7 @@ scan_string(struct scanner *sc, char *out, size_t *out_len)
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 			}
 			break;
-		default:
-			return fail(sc, "bad escape");
+		default: return fail(sc, "bad escape");
 		}
 		if (out != NULL)
 			o += put_utf8(out + o, cp);
@@ -357,14 +356,10 @@ scan_value(struct scanner *sc, int depth)
 		if (depth >= JSON_MAX_DEPTH)
 			return fail(sc, "nesting deeper than 32");
 		return scan_array(sc, depth + 1);
-	case '"':
-		return scan_string(sc, NULL, NULL);
-	case 't':
-		return literal(sc, "true");
-	case 'f':
-		return literal(sc, "false");
-	case 'n':
-		return literal(sc, "null");
+	case '"': return scan_string(sc, NULL, NULL);
+	case 't': return literal(sc, "true");
+	case 'f': return literal(sc, "false");
+	case 'n': return literal(sc, "null");
 	default:
 		if (*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9'))
 			return scan_number(sc);
@@ -406,8 +401,7 @@ json_release(void *obj)
 }
 
 int
-json_parse(struct arena *a, const char *text, size_t len, json_object **out,
-	   struct diag *d)
+json_parse(struct arena *a, const char *text, size_t len, json_object **out, struct diag *d)
 {
 	struct json_tokener *tok;
 	json_object *obj;
@@ -463,8 +457,7 @@ member(json_object *obj, const char *key, json_object **v)
 }
 
 int
-json_get_string(json_object *obj, const char *key, const char **s, size_t *len,
-		struct diag *d)
+json_get_string(json_object *obj, const char *key, const char **s, size_t *len, struct diag *d)
 {
 	json_object *v;
 
@@ -480,8 +473,8 @@ json_get_string(json_object *obj, const char *key, const char **s, size_t *len,
 }
 
 int
-json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max,
-	       int64_t *out, struct diag *d)
+json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
+	       struct diag *d)
 {
 	json_object *v;
 
@@ -494,8 +487,8 @@ json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max,
 	int64_t n = json_object_get_int64(v);
 
 	if (n < min || n > max) {
-		diag_set(d, DIAG_INVALID, "'%s' must be from %lld to %lld", key,
-			 (long long)min, (long long)max);
+		diag_set(d, DIAG_INVALID, "'%s' must be from %lld to %lld", key, (long long)min,
+			 (long long)max);
 		return -1;
 	}
 	*out = n;
@@ -518,8 +511,7 @@ json_get_bool(json_object *obj, const char *key, bool *out, struct diag *d)
 }
 
 int
-json_get_array(json_object *obj, const char *key, json_object **out,
-	       struct diag *d)
+json_get_array(json_object *obj, const char *key, json_object **out, struct diag *d)
 {
 	json_object *v;
 

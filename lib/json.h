@@ -25,20 +25,17 @@
 
 int json_validate(const char *text, size_t len, struct diag *d);
 /* Validates, then parses into a tree that the arena releases at reset. */
-int json_parse(struct arena *a, const char *text, size_t len,
-	       json_object **out, struct diag *d);
+int json_parse(struct arena *a, const char *text, size_t len, json_object **out, struct diag *d);
 
 /* Getters on an object. Each returns 0 when the member is present with the
  * right type and range, 1 when it is absent (JSON null counts as absent
  * only where said), -1 otherwise with a message in d. Borrowed pointers
  * live as long as the tree. */
-int json_get_string(json_object *obj, const char *key, const char **s,
-		    size_t *len, struct diag *d);
-int json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max,
-		   int64_t *out, struct diag *d);
-int json_get_bool(json_object *obj, const char *key, bool *out, struct diag *d);
-int json_get_array(json_object *obj, const char *key, json_object **out,
+int json_get_string(json_object *obj, const char *key, const char **s, size_t *len, struct diag *d);
+int json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
 		   struct diag *d);
+int json_get_bool(json_object *obj, const char *key, bool *out, struct diag *d);
+int json_get_array(json_object *obj, const char *key, json_object **out, struct diag *d);
 /* The member whatever its type (NULL if absent). */
 json_object *json_member(json_object *obj, const char *key);
 

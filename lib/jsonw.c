@@ -64,10 +64,26 @@ close_container(struct jsonw *w, char c)
 		w->depth--;
 }
 
-void jsonw_object_begin(struct jsonw *w) { open_container(w, '{'); }
-void jsonw_object_end(struct jsonw *w) { close_container(w, '}'); }
-void jsonw_array_begin(struct jsonw *w) { open_container(w, '['); }
-void jsonw_array_end(struct jsonw *w) { close_container(w, ']'); }
+void
+jsonw_object_begin(struct jsonw *w)
+{
+	open_container(w, '{');
+}
+void
+jsonw_object_end(struct jsonw *w)
+{
+	close_container(w, '}');
+}
+void
+jsonw_array_begin(struct jsonw *w)
+{
+	open_container(w, '[');
+}
+void
+jsonw_array_end(struct jsonw *w)
+{
+	close_container(w, ']');
+}
 
 /* Escapes into a small stack buffer, flushing as it fills. */
 static void
@@ -101,11 +117,26 @@ emit_string(struct jsonw *w, const char *s, size_t len)
 		}
 		p++;
 		switch (c) {
-		case '"': out[o++] = '\\'; out[o++] = '"'; break;
-		case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
-		case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
-		case '\r': out[o++] = '\\'; out[o++] = 'r'; break;
-		case '\t': out[o++] = '\\'; out[o++] = 't'; break;
+		case '"':
+			out[o++] = '\\';
+			out[o++] = '"';
+			break;
+		case '\\':
+			out[o++] = '\\';
+			out[o++] = '\\';
+			break;
+		case '\n':
+			out[o++] = '\\';
+			out[o++] = 'n';
+			break;
+		case '\r':
+			out[o++] = '\\';
+			out[o++] = 'r';
+			break;
+		case '\t':
+			out[o++] = '\\';
+			out[o++] = 't';
+			break;
 		default:
 			if (c < 0x20 || c == 0x7F)
 				o += (size_t)snprintf(out + o, 7, "\\u%04x", c);

@@ -21,25 +21,34 @@
 /* ------------------------------------------------------------------ metrics */
 
 enum kv_op {
-	OP_GET_HIT, OP_GET_MISS, OP_GET_INVALID,
-	OP_HEAD_HIT, OP_HEAD_MISS,
-	OP_PUT_CREATED, OP_PUT_REPLACED, OP_PUT_PRECONDITION, OP_PUT_INVALID,
-	OP_DELETE_DELETED, OP_DELETE_MISS, OP_DELETE_PRECONDITION, OP_DELETE_INVALID,
-	OP_LIST_OK, OP_LIST_INVALID,
+	OP_GET_HIT,
+	OP_GET_MISS,
+	OP_GET_INVALID,
+	OP_HEAD_HIT,
+	OP_HEAD_MISS,
+	OP_PUT_CREATED,
+	OP_PUT_REPLACED,
+	OP_PUT_PRECONDITION,
+	OP_PUT_INVALID,
+	OP_DELETE_DELETED,
+	OP_DELETE_MISS,
+	OP_DELETE_PRECONDITION,
+	OP_DELETE_INVALID,
+	OP_LIST_OK,
+	OP_LIST_INVALID,
 	OP_CLEAR_OK,
 	KV_NOPS
 };
 
 static const char *const op_labels[KV_NOPS] = {
-	"op=\"get\",result=\"hit\"", "op=\"get\",result=\"miss\"",
-	"op=\"get\",result=\"invalid\"",
-	"op=\"head\",result=\"hit\"", "op=\"head\",result=\"miss\"",
-	"op=\"put\",result=\"created\"", "op=\"put\",result=\"replaced\"",
-	"op=\"put\",result=\"precondition_failed\"", "op=\"put\",result=\"invalid\"",
-	"op=\"delete\",result=\"deleted\"", "op=\"delete\",result=\"miss\"",
-	"op=\"delete\",result=\"precondition_failed\"", "op=\"delete\",result=\"invalid\"",
-	"op=\"list\",result=\"ok\"", "op=\"list\",result=\"invalid\"",
-	"op=\"clear\",result=\"ok\"",
+	"op=\"get\",result=\"hit\"",        "op=\"get\",result=\"miss\"",
+	"op=\"get\",result=\"invalid\"",    "op=\"head\",result=\"hit\"",
+	"op=\"head\",result=\"miss\"",      "op=\"put\",result=\"created\"",
+	"op=\"put\",result=\"replaced\"",   "op=\"put\",result=\"precondition_failed\"",
+	"op=\"put\",result=\"invalid\"",    "op=\"delete\",result=\"deleted\"",
+	"op=\"delete\",result=\"miss\"",    "op=\"delete\",result=\"precondition_failed\"",
+	"op=\"delete\",result=\"invalid\"", "op=\"list\",result=\"ok\"",
+	"op=\"list\",result=\"invalid\"",   "op=\"clear\",result=\"ok\"",
 };
 
 static int op_ids[KV_NOPS];
@@ -66,14 +75,15 @@ kv_metrics_collect(struct db *db, struct buf *out, struct diag *d)
 
 	if (kv_store_stats(db, &keys, &expired, d) < 0)
 		return -1;
-	if (buf_printf(out,
-		       "# HELP cairn_kv_keys Live keys at the last count by the background worker.\n"
-		       "# TYPE cairn_kv_keys gauge\n"
-		       "cairn_kv_keys %lld\n"
-		       "# HELP cairn_kv_expired_total Expired keys removed by the background sweep.\n"
-		       "# TYPE cairn_kv_expired_total counter\n"
-		       "cairn_kv_expired_total %lld\n",
-		       (long long)keys, (long long)expired) < 0) {
+	if (buf_printf(
+		    out,
+		    "# HELP cairn_kv_keys Live keys at the last count by the background worker.\n"
+		    "# TYPE cairn_kv_keys gauge\n"
+		    "cairn_kv_keys %lld\n"
+		    "# HELP cairn_kv_expired_total Expired keys removed by the background sweep.\n"
+		    "# TYPE cairn_kv_expired_total counter\n"
+		    "cairn_kv_expired_total %lld\n",
+		    (long long)keys, (long long)expired) < 0) {
 		diag_set(d, DIAG_TOO_LARGE, "metrics buffer full");
 		return -1;
 	}
@@ -175,8 +185,9 @@ get_answer(const struct kv_item *it, void *arg)
 			reply_body(c, 200, "application/json", "", 0);
 			return;
 		}
-		reply_error(c, 409, "binary_value",
-			    "the value is not valid UTF-8 and has no JSON form; fetch it with ?raw=1");
+		reply_error(
+			c, 409, "binary_value",
+			"the value is not valid UTF-8 and has no JSON form; fetch it with ?raw=1");
 		return;
 	}
 	etag_header(c, it->version);
@@ -281,14 +292,9 @@ put_conditions(struct ctx *c, struct kv_put *p)
 		return 0;
 	}
 	switch (kv_if_match_parse(im, &p->if_version)) {
-	case KV_COND_NONE:
-		return 0;
-	case KV_COND_ANY:
-		p->mode = KV_PUT_IF_EXISTS;
-		return 0;
-	case KV_COND_VERSION:
-		p->mode = KV_PUT_IF_VERSION;
-		return 0;
+	case KV_COND_NONE: return 0;
+	case KV_COND_ANY: p->mode = KV_PUT_IF_EXISTS; return 0;
+	case KV_COND_VERSION: p->mode = KV_PUT_IF_VERSION; return 0;
 	case KV_COND_NEVER:
 		reply_error(c, 412, "precondition_failed",
 			    "If-Match names no current version of the key");
@@ -387,9 +393,9 @@ kv_http_put_compat(struct ctx *c)
 	}
 	if (npairs != 1) {
 		count(OP_PUT_INVALID);
-		return reply_error(c, 400, "bad_request",
-				   "give exactly one <key>=<value> pair besides expire_in (got %zu)",
-				   npairs);
+		return reply_error(
+			c, 400, "bad_request",
+			"give exactly one <key>=<value> pair besides expire_in (got %zu)", npairs);
 	}
 	e = kv_key_check(pair->name, pair->name_len);
 	if (e != KV_KEY_OK) {
@@ -398,8 +404,9 @@ kv_http_put_compat(struct ctx *c)
 	}
 	if (!text_valid_utf8(pair->value, pair->value_len)) {
 		count(OP_PUT_INVALID);
-		return reply_error(c, 400, "bad_value",
-				   "a value in the query string must be valid UTF-8 (send bytes with PUT /keys/<key>)");
+		return reply_error(
+			c, 400, "bad_value",
+			"a value in the query string must be valid UTF-8 (send bytes with PUT /keys/<key>)");
 	}
 	if (pair->value_len > max_value()) {
 		count(OP_PUT_INVALID);
@@ -497,12 +504,12 @@ kv_http_clear(struct ctx *c)
 /* -------------------------------------------------------------------- lists */
 
 struct list_args {
-	const char *filter;          /* as given, NULL when absent or empty */
+	const char *filter; /* as given, NULL when absent or empty */
 	size_t filter_len;
 	struct kv_filter f;
 	bool given_limit;
 	int limit;
-	const char *from;            /* first key of this page ("" at the start) */
+	const char *from; /* first key of this page ("" at the start) */
 	size_t from_len;
 };
 
@@ -602,8 +609,8 @@ kv_http_list(struct ctx *c)
 	f = a.filter ? &a.f : NULL;
 	/* the Link header goes out before the rows, so find the next page's
 	 * first key first; nothing is streamed yet if this fails */
-	if (kv_store_list_next(c->db, a.from, a.from_len, f, a.limit, next, &next_len,
-			       &c->diag) < 0)
+	if (kv_store_list_next(c->db, a.from, a.from_len, f, a.limit, next, &next_len, &c->diag) <
+	    0)
 		return -1;
 	reply_json_begin(c, 200);
 	if (next_len > 0)

@@ -104,8 +104,7 @@ char_len(const char *s, size_t rem)
 }
 
 int
-kv_filter_compile(struct arena *a, const char *pat, size_t len, struct kv_filter *f,
-		  struct diag *d)
+kv_filter_compile(struct arena *a, const char *pat, size_t len, struct kv_filter *f, struct diag *d)
 {
 	bool in_prefix = true, after_star = false;
 	size_t l = 0, p = 0;
@@ -169,8 +168,8 @@ enum tok { TOK_END, TOK_STAR, TOK_ONE, TOK_LIT };
 struct matcher {
 	const char *pat;
 	size_t plen;
-	bool like;      /* LIKE syntax (%, _, ! escape) rather than a filter */
-	bool per_char;  /* one-unit wildcards and backtracking step characters */
+	bool like;     /* LIKE syntax (%, _, ! escape) rather than a filter */
+	bool per_char; /* one-unit wildcards and backtracking step characters */
 };
 
 static enum tok
@@ -316,8 +315,7 @@ trim(const char **s, const char **e)
  * part (quotes included) and whether it is weak; returns false for a
  * malformed list.  Empty list elements are allowed (RFC 9110 §5.6.1). */
 static bool
-each_etag(const char *h, void (*fn)(const char *tag, size_t len, bool weak, void *arg),
-	  void *arg)
+each_etag(const char *h, void (*fn)(const char *tag, size_t len, bool weak, void *arg), void *arg)
 {
 	const char *p = h, *end = h + strlen(h);
 	bool any = false;
@@ -359,7 +357,7 @@ is_star(const char *h)
 }
 
 struct if_match_state {
-	int found;          /* 0 none, 1 one version, 2 more than one */
+	int found; /* 0 none, 1 one version, 2 more than one */
 	uint64_t version;
 };
 

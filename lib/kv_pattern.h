@@ -32,12 +32,12 @@
 #include "arena.h"
 #include "diag.h"
 
-#define KV_KEY_MAX 255               /* bytes */
-#define KV_TTL_MAX 315360000         /* seconds (ten years) */
-#define KV_FILTER_MAX 1024           /* bytes of a filter pattern */
+#define KV_KEY_MAX 255       /* bytes */
+#define KV_TTL_MAX 315360000 /* seconds (ten years) */
+#define KV_FILTER_MAX 1024   /* bytes of a filter pattern */
 #define KV_CONTENT_TYPE_MAX 255
 #define KV_LIKE_ESCAPE '!'
-#define KV_ETAG_LEN 18               /* '"' + 16 hex digits + '"' */
+#define KV_ETAG_LEN 18 /* '"' + 16 hex digits + '"' */
 #define KV_LIST_DEFAULT 1000
 #define KV_LIST_MAX 10000
 
@@ -46,10 +46,10 @@
 enum kv_key_error {
 	KV_KEY_OK,
 	KV_KEY_EMPTY,
-	KV_KEY_TOO_LONG,   /* more than KV_KEY_MAX bytes */
+	KV_KEY_TOO_LONG, /* more than KV_KEY_MAX bytes */
 	KV_KEY_NOT_UTF8,
-	KV_KEY_CONTROL,    /* NUL, C0 or DEL */
-	KV_KEY_DOT,        /* "." or ".." */
+	KV_KEY_CONTROL, /* NUL, C0 or DEL */
+	KV_KEY_DOT,     /* "." or ".." */
 };
 
 /* Is k[0..len) a key the store accepts? */
@@ -75,19 +75,19 @@ bool kv_content_type_valid(const char *s, size_t len);
 /* ------------------------------------------------------------- patterns */
 
 struct kv_filter {
-	char *like;        /* the whole pattern as a LIKE pattern (escape '!') */
+	char *like; /* the whole pattern as a LIKE pattern (escape '!') */
 	size_t like_len;
-	char *prefix;      /* the pattern's literal head as a LIKE pattern + '%' */
+	char *prefix; /* the pattern's literal head as a LIKE pattern + '%' */
 	size_t prefix_len;
-	bool per_char;     /* has '$': match `like` per character, `prefix` as bytes */
+	bool per_char; /* has '$': match `like` per character, `prefix` as bytes */
 };
 
 /* Checks a filter pattern (valid UTF-8, no control characters, at most
  * KV_FILTER_MAX bytes; DIAG_INVALID otherwise) and translates it.  The
  * strings are NUL-terminated arena memory.  Runs of `*` collapse into one
  * `%`. */
-int kv_filter_compile(struct arena *a, const char *pat, size_t len,
-		      struct kv_filter *f, struct diag *d);
+int kv_filter_compile(struct arena *a, const char *pat, size_t len, struct kv_filter *f,
+		      struct diag *d);
 
 /* The reference semantics of a filter pattern, on valid UTF-8 (used by the
  * tests and the fuzzer to check the translation; linear in practice,
@@ -96,8 +96,7 @@ bool kv_glob_match(const char *pat, size_t plen, const char *key, size_t klen);
 
 /* The semantics of a LIKE pattern with ESCAPE '!' as the server applies
  * it: `_` is one byte, or one UTF-8 character when per_char. */
-bool kv_like_match(const char *like, size_t llen, const char *s, size_t slen,
-		   bool per_char);
+bool kv_like_match(const char *like, size_t llen, const char *s, size_t slen, bool per_char);
 
 /* ---------------------------------------------------------- entity tags */
 
@@ -107,11 +106,11 @@ void kv_etag_format(uint64_t version, char out[KV_ETAG_LEN + 1]);
 bool kv_etag_parse(const char *s, size_t len, uint64_t *version);
 
 enum kv_cond {
-	KV_COND_NONE,     /* no header */
-	KV_COND_ANY,      /* "*" */
-	KV_COND_VERSION,  /* one of our entity tags: *version */
-	KV_COND_NEVER,    /* well-formed, but can never match (weak, foreign) */
-	KV_COND_BAD,      /* malformed, or an unsupported form */
+	KV_COND_NONE,    /* no header */
+	KV_COND_ANY,     /* "*" */
+	KV_COND_VERSION, /* one of our entity tags: *version */
+	KV_COND_NEVER,   /* well-formed, but can never match (weak, foreign) */
+	KV_COND_BAD,     /* malformed, or an unsupported form */
 };
 
 /* If-Match on a write: "*", or a comma-separated list of entity tags

@@ -14,8 +14,7 @@
 /* Greater than every valid key: no UTF-8 byte is 0xFF. */
 static const char key_space_end[] = "\xff";
 
-DB_QUERY(q_get,
-	 "SELECT v, content_type, version, expires_at FROM kv_keys WHERE k = ? AND " LIVE);
+DB_QUERY(q_get, "SELECT v, content_type, version, expires_at FROM kv_keys WHERE k = ? AND " LIVE);
 
 /* Create or replace.  Over a live row the version goes up by one; over
  * an expired row (not yet swept) the write is a creation: new random
@@ -53,19 +52,16 @@ DB_QUERY(q_update_cond,
 
 DB_QUERY(q_read_back, "SELECT version, expires_at FROM kv_keys WHERE k = ?");
 
-DB_QUERY(q_delete,
-	 "DELETE FROM kv_keys WHERE k = ? AND (? = 0 OR version = ?) AND " LIVE);
+DB_QUERY(q_delete, "DELETE FROM kv_keys WHERE k = ? AND (? = 0 OR version = ?) AND " LIVE);
 
 /* Listing: the byte LIKE narrows the primary key range (its literal head)
  * and is exact for patterns without '$'; the per-character LIKE decides
  * for the others (kv_pattern.h). */
 #define CHAR_LIKE "CONVERT(k USING utf8mb4) COLLATE utf8mb4_bin LIKE ? ESCAPE '!'"
-DB_QUERY(q_next_bin,
-	 "SELECT k FROM kv_keys WHERE k >= ? AND k LIKE ? ESCAPE '!' AND " LIVE
-	 " ORDER BY k LIMIT 1 OFFSET ?");
-DB_QUERY(q_next_char,
-	 "SELECT k FROM kv_keys WHERE k >= ? AND k LIKE ? ESCAPE '!' AND " CHAR_LIKE
-	 " AND " LIVE " ORDER BY k LIMIT 1 OFFSET ?");
+DB_QUERY(q_next_bin, "SELECT k FROM kv_keys WHERE k >= ? AND k LIKE ? ESCAPE '!' AND " LIVE
+		     " ORDER BY k LIMIT 1 OFFSET ?");
+DB_QUERY(q_next_char, "SELECT k FROM kv_keys WHERE k >= ? AND k LIKE ? ESCAPE '!' AND " CHAR_LIKE
+		      " AND " LIVE " ORDER BY k LIMIT 1 OFFSET ?");
 DB_QUERY(q_list_bin,
 	 "SELECT k, v FROM kv_keys WHERE k >= ? AND k < ? AND k LIKE ? ESCAPE '!' AND " LIVE
 	 " ORDER BY k");
@@ -80,14 +76,12 @@ DB_QUERY(q_clear_range, "DELETE FROM kv_keys WHERE k >= ? AND k < ? AND " LIVE);
  * replica replaying it as a statement deletes the same rows (MariaDB still
  * notes any LIMIT as unsafe under binlog_format = STATEMENT, and logs it
  * as rows under MIXED, its default). */
-DB_QUERY(q_sweep,
-	 "DELETE FROM kv_keys WHERE expires_at <= NOW(6) ORDER BY expires_at, k LIMIT ?");
+DB_QUERY(q_sweep, "DELETE FROM kv_keys WHERE expires_at <= NOW(6) ORDER BY expires_at, k LIMIT ?");
 DB_QUERY(q_stat_add,
 	 "UPDATE kv_stats SET n = n + ?, updated_at = NOW(6) WHERE name = 'expired_total'");
 DB_QUERY(q_count, "SELECT COUNT(*) FROM kv_keys WHERE " LIVE);
-DB_QUERY(q_count_chunk,
-	 "SELECT COUNT(*), COALESCE(SUM" LIVE ", 0), MAX(k) FROM"
-	 " (SELECT k, expires_at FROM kv_keys WHERE k > ? ORDER BY k LIMIT ?) c");
+DB_QUERY(q_count_chunk, "SELECT COUNT(*), COALESCE(SUM" LIVE ", 0), MAX(k) FROM"
+			" (SELECT k, expires_at FROM kv_keys WHERE k > ? ORDER BY k LIMIT ?) c");
 DB_QUERY(q_stat_keys, "UPDATE kv_stats SET n = ?, updated_at = NOW(6) WHERE name = 'keys'");
 DB_QUERY(q_stats, "SELECT name, n FROM kv_stats");
 
@@ -270,8 +264,7 @@ kv_store_put(struct db *db, const struct kv_put *p, struct kv_put_result *r, str
 /* ------------------------------------------------------------------- delete */
 
 int
-kv_store_delete(struct db *db, const char *key, size_t key_len, uint64_t if_version,
-		struct diag *d)
+kv_store_delete(struct db *db, const char *key, size_t key_len, uint64_t if_version, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_delete, d);
 
@@ -329,9 +322,9 @@ kv_store_list_next(struct db *db, const char *from, size_t from_len, const struc
 }
 
 int
-kv_store_list(struct db *db, const char *from, size_t from_len, const char *until,
-	      size_t until_len, const struct kv_filter *f,
-	      int (*fn)(const struct kv_item *it, void *arg), void *arg, struct diag *d)
+kv_store_list(struct db *db, const char *from, size_t from_len, const char *until, size_t until_len,
+	      const struct kv_filter *f, int (*fn)(const struct kv_item *it, void *arg), void *arg,
+	      struct diag *d)
 {
 	struct db_stmt *st;
 	struct kv_item it;

@@ -29,24 +29,23 @@
 struct kv_item {
 	const char *key;
 	size_t key_len;
-	const char *value;          /* NULL in listings' probe rows */
+	const char *value; /* NULL in listings' probe rows */
 	size_t value_len;
 	const char *content_type;
 	uint64_t version;
-	int64_t expires_us;         /* microseconds since the epoch, -1: never */
+	int64_t expires_us; /* microseconds since the epoch, -1: never */
 };
 
 /* Calls fn with the live key (its value and metadata) while the row is
  * current.  0: found (fn's return ignored); 1: absent or expired; -1: error. */
 int kv_store_get(struct db *db, const char *key, size_t key_len,
-		 void (*fn)(const struct kv_item *it, void *arg), void *arg,
-		 struct diag *d);
+		 void (*fn)(const struct kv_item *it, void *arg), void *arg, struct diag *d);
 
 enum kv_put_mode {
-	KV_PUT_ALWAYS,      /* create or replace */
-	KV_PUT_IF_VERSION,  /* replace only the live key at if_version */
-	KV_PUT_IF_EXISTS,   /* replace only a live key (If-Match: *) */
-	KV_PUT_IF_ABSENT,   /* create only (If-None-Match: *) */
+	KV_PUT_ALWAYS,     /* create or replace */
+	KV_PUT_IF_VERSION, /* replace only the live key at if_version */
+	KV_PUT_IF_EXISTS,  /* replace only a live key (If-Match: *) */
+	KV_PUT_IF_ABSENT,  /* create only (If-None-Match: *) */
 };
 
 struct kv_put {
@@ -55,7 +54,7 @@ struct kv_put {
 	const char *value;
 	size_t value_len;
 	const char *content_type;
-	int64_t ttl;                /* seconds; 0: never expires */
+	int64_t ttl; /* seconds; 0: never expires */
 	enum kv_put_mode mode;
 	uint64_t if_version;
 };
@@ -64,14 +63,13 @@ enum kv_outcome { KV_CREATED, KV_REPLACED, KV_PRECONDITION_FAILED };
 
 struct kv_put_result {
 	enum kv_outcome outcome;
-	uint64_t version;           /* the new version */
-	int64_t expires_us;         /* -1: never (read back when ttl > 0) */
+	uint64_t version;   /* the new version */
+	int64_t expires_us; /* -1: never (read back when ttl > 0) */
 };
 
 /* One conditional write (plus, with a TTL, reading back the expiry the
  * database computed, in the same transaction). */
-int kv_store_put(struct db *db, const struct kv_put *p, struct kv_put_result *r,
-		 struct diag *d);
+int kv_store_put(struct db *db, const struct kv_put *p, struct kv_put_result *r, struct diag *d);
 
 /* Deletes the live key (only at if_version when nonzero).  0: deleted;
  * 1: nothing deleted (absent, expired or at another version); -1: error. */
@@ -84,9 +82,8 @@ int kv_store_delete(struct db *db, const char *key, size_t key_len, uint64_t if_
  * there is none; kv_store_list() then calls fn for every live matching
  * key in [from, until) in key order (until NULL: to the end); fn
  * returning -1 stops the walk.  f NULL: every key. */
-int kv_store_list_next(struct db *db, const char *from, size_t from_len,
-		       const struct kv_filter *f, int limit, char next[KV_KEY_MAX + 1],
-		       size_t *next_len, struct diag *d);
+int kv_store_list_next(struct db *db, const char *from, size_t from_len, const struct kv_filter *f,
+		       int limit, char next[KV_KEY_MAX + 1], size_t *next_len, struct diag *d);
 int kv_store_list(struct db *db, const char *from, size_t from_len, const char *until,
 		  size_t until_len, const struct kv_filter *f,
 		  int (*fn)(const struct kv_item *it, void *arg), void *arg, struct diag *d);

@@ -81,9 +81,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (log_syslog) {
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
-		syslog(prio[level], "%s%s%s%s", log_names[level],
-		       log_request_id ? " req=" : "", log_request_id ? log_request_id : "",
-		       msg);
+		syslog(prio[level], "%s%s%s%s", log_names[level], log_request_id ? " req=" : "",
+		       log_request_id ? log_request_id : "", msg);
 		return;
 	}
 	struct timeval tv;
@@ -91,12 +90,10 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(line, sizeof line,
-		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s%s%s %s\n",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000), log_ident,
-		     (long)getpid(), log_names[level], log_request_id ? " req=" : "",
-		     log_request_id ? log_request_id : "", msg);
+	n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s%s%s %s\n",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     (long)(tv.tv_usec / 1000), log_ident, (long)getpid(), log_names[level],
+		     log_request_id ? " req=" : "", log_request_id ? log_request_id : "", msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof line) {

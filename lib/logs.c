@@ -23,8 +23,8 @@
 #define QUERY_LIMIT_MAX 10000
 #define SERVICES_LIMIT_DEFAULT 100
 #define SERVICES_LIMIT_MAX 1000
-#define ECHO_MAX 200            /* bytes of a client value echoed in a message */
-#define Q_MAX 1024              /* bytes of the /logs q= substring */
+#define ECHO_MAX 200 /* bytes of a client value echoed in a message */
+#define Q_MAX 1024   /* bytes of the /logs q= substring */
 #define DAY_US (INT64_C(86400) * 1000000)
 
 #define MSG_NOT_JSON "Invalid request, must be in JSON format"
@@ -41,10 +41,11 @@ logs_init(void)
 					 "Log records stored by /intake.", 0);
 	metric_batches_ok = metrics_counter("cairn_logs_batches_total", "result=\"stored\"",
 					    "Log batches by outcome.", 0);
-	metric_rejected_auth = metrics_counter("cairn_logs_batches_total",
-					       "result=\"unauthorized\"", "Log batches by outcome.", 0);
-	metric_rejected_invalid = metrics_counter("cairn_logs_batches_total",
-						  "result=\"invalid\"", "Log batches by outcome.", 0);
+	metric_rejected_auth =
+		metrics_counter("cairn_logs_batches_total", "result=\"unauthorized\"",
+				"Log batches by outcome.", 0);
+	metric_rejected_invalid = metrics_counter("cairn_logs_batches_total", "result=\"invalid\"",
+						  "Log batches by outcome.", 0);
 	metric_purged = metrics_counter("cairn_logs_purged_total", "",
 					"Log records deleted by purge requests.", 0);
 }
@@ -55,8 +56,9 @@ logs_init(void)
 static int
 compat_echo(struct ctx *c, int status, const char *prefix, const char *v, size_t len)
 {
-	return reply_code_message(c, status, arena_printf(c->arena, "%s%.*s", prefix,
-							  text_utf8_cut(v, len, ECHO_MAX), v));
+	return reply_code_message(
+		c, status,
+		arena_printf(c->arena, "%s%.*s", prefix, text_utf8_cut(v, len, ECHO_MAX), v));
 }
 
 /* A query parameter for a compat route: a repeated one is the compat 400.
@@ -65,8 +67,8 @@ static int
 compat_query(struct ctx *c, const char *name, const char **v, size_t *len)
 {
 	if (query_count(&c->query, name) > 1) {
-		const char *msg = arena_printf(c->arena, "Invalid request: parameter %s given twice",
-					       name);
+		const char *msg =
+			arena_printf(c->arena, "Invalid request: parameter %s given twice", name);
 
 		reply_code_message(c, 400, msg);
 		return -1;
@@ -211,7 +213,7 @@ enum page_format { PAGE_COMPAT, PAGE_LOGS, PAGE_NDJSON };
 struct page {
 	struct ctx *c;
 	enum page_format fmt;
-	int limit;            /* rows to write; the one after only tells "more" */
+	int limit; /* rows to write; the one after only tells "more" */
 	int count;
 	bool more;
 	bool started;
@@ -539,7 +541,8 @@ level_param(struct ctx *c, const char *name, int *level)
 		return rc;
 	if (logs_level_lookup(v, len, &l) < 0) {
 		reply_error(c, 400, "bad_level",
-			    "%s must be one of not_set, debug, info, warning, error, critical", name);
+			    "%s must be one of not_set, debug, info, warning, error, critical",
+			    name);
 		return -1;
 	}
 	*level = (int)l;
@@ -581,8 +584,9 @@ search_args(struct ctx *c, struct logs_filter *f, int *limit, bool ndjson)
 	if (rc == 1) {
 		struct logs_service *s = arena_alloc(c->arena, sizeof *s);
 
-		rc = logs_service_name_valid(v, len) ? logs_store_service_get(c->db, v, len, s, &c->diag)
-						     : 1;
+		rc = logs_service_name_valid(v, len)
+			     ? logs_store_service_get(c->db, v, len, s, &c->diag)
+			     : 1;
 		if (rc < 0)
 			return -2;
 		if (rc == 1) {
@@ -621,8 +625,8 @@ search_args(struct ctx *c, struct logs_filter *f, int *limit, bool ndjson)
 		return -1;
 	if (rc == 1) {
 		if (len > Q_MAX || memchr(v, '\0', len) != NULL || !text_valid_utf8(v, len)) {
-			reply_error(c, 400, "bad_q", "q must be valid UTF-8 without NUL, at most %d bytes",
-				    Q_MAX);
+			reply_error(c, 400, "bad_q",
+				    "q must be valid UTF-8 without NUL, at most %d bytes", Q_MAX);
 			return -1;
 		}
 		f->q = v;
@@ -806,7 +810,8 @@ parse_allowed_ips(json_object *v, struct buf *out, bool *set, char *msg, size_t 
 	} else if (json_object_is_type(v, json_type_array)) {
 		n = json_object_array_length(v);
 		if (n == 0 || n > LOGS_IPMASK_MAX_ENTRIES) {
-			snprintf(msg, cap, "allowed_ips must list 1 to %d masks", LOGS_IPMASK_MAX_ENTRIES);
+			snprintf(msg, cap, "allowed_ips must list 1 to %d masks",
+				 LOGS_IPMASK_MAX_ENTRIES);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -825,9 +830,10 @@ parse_allowed_ips(json_object *v, struct buf *out, bool *set, char *msg, size_t 
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!logs_ipmask_valid(masks[i], lens[i])) {
-			snprintf(msg, cap,
-				 "allowed_ips: '%.*s' is neither a wildcard mask like 192.168.%% nor a CIDR",
-				 (int)(lens[i] > 64 ? 64 : lens[i]), masks[i]);
+			snprintf(
+				msg, cap,
+				"allowed_ips: '%.*s' is neither a wildcard mask like 192.168.%% nor a CIDR",
+				(int)(lens[i] > 64 ? 64 : lens[i]), masks[i]);
 			return -1;
 		}
 	*set = true;
@@ -897,7 +903,7 @@ logs_http_service_create(struct ctx *c)
 
 	if (!json_object_is_type(c->json, json_type_object))
 		return reply_error(c, 400, "invalid_body", "the body must be a JSON object");
-	json_object_object_foreach(c->json, k, val) {
+	json_object_object_foreach (c->json, k, val) {
 		bool ok = false;
 
 		(void)val;
@@ -914,7 +920,8 @@ logs_http_service_create(struct ctx *c)
 	v = json_member(c->json, "privileged");
 	if (v != NULL) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return reply_error(c, 400, "invalid_field", "privileged must be true or false");
+			return reply_error(c, 400, "invalid_field",
+					   "privileged must be true or false");
 		privileged = json_object_get_boolean(v);
 	}
 	v = json_member(c->json, "retention_days");
@@ -933,8 +940,8 @@ logs_http_service_create(struct ctx *c)
 		return reply_error(c, 400, "invalid_field", "%s", msg);
 	}
 	s = arena_alloc(c->arena, sizeof *s);
-	rc = logs_store_service_create(c->db, name, name_len, privileged,
-				       ips_set ? ips.data : NULL, retention, key, s, &c->diag);
+	rc = logs_store_service_create(c->db, name, name_len, privileged, ips_set ? ips.data : NULL,
+				       retention, key, s, &c->diag);
 	buf_free(&ips);
 	if (rc < 0)
 		return -1;
@@ -1167,7 +1174,8 @@ cli_add(struct db *db, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (!logs_service_name_valid(name, strlen(name))) {
-		fprintf(stderr, "cairnctl: the service name must be 1 to 64 of A-Z a-z 0-9 _ . -\n");
+		fprintf(stderr,
+			"cairnctl: the service name must be 1 to 64 of A-Z a-z 0-9 _ . -\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (ips_arg != NULL && cli_masks(ips_arg, masks, lens, &n) < 0)

@@ -52,8 +52,8 @@ logs_service_name_valid(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
 			return false;
 	}
 	return true;
@@ -62,8 +62,8 @@ logs_service_name_valid(const char *s, size_t len)
 /* ------------------------------------------------------------------ masks */
 
 struct ipaddr {
-	int family;                /* AF_INET or AF_INET6 */
-	unsigned char bytes[16];   /* 4 used for AF_INET */
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char bytes[16]; /* 4 used for AF_INET */
 };
 
 /* Parses an address in s[0..len). */
@@ -118,8 +118,8 @@ wildcard_chars(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		      (c >= 'A' && c <= 'F') || c == '.' || c == ':' || c == '%' || c == '_'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+		      c == '.' || c == ':' || c == '%' || c == '_'))
 			return false;
 	}
 	return true;
@@ -188,8 +188,7 @@ like_match(const char *p, size_t plen, const char *s, size_t slen)
 		if (pi < plen && p[pi] == '%') {
 			star_p = pi++;
 			star_s = si;
-		} else if (pi < plen && (p[pi] == '_' ||
-					 strncasecmp(p + pi, s + si, 1) == 0)) {
+		} else if (pi < plen && (p[pi] == '_' || strncasecmp(p + pi, s + si, 1) == 0)) {
 			pi++;
 			si++;
 		} else if (star_p != (size_t)-1) {
@@ -297,8 +296,8 @@ bad_timestamp(char *msg, size_t cap, size_t i, const char *v, size_t len)
 }
 
 static int
-validate_record(json_object *rec, size_t i, const struct logs_limits *lim,
-		struct logs_record *out, char *msg, size_t cap)
+validate_record(json_object *rec, size_t i, const struct logs_limits *lim, struct logs_record *out,
+		char *msg, size_t cap)
 {
 	json_object *v;
 
@@ -347,8 +346,8 @@ validate_record(json_object *rec, size_t i, const struct logs_limits *lim,
 }
 
 int
-logs_intake_validate(json_object *root, const struct logs_limits *lim,
-		     struct arena *a, struct logs_batch *out, char *msg, size_t msg_cap)
+logs_intake_validate(json_object *root, const struct logs_limits *lim, struct arena *a,
+		     struct logs_batch *out, char *msg, size_t msg_cap)
 {
 	json_object *data = NULL, *messages = NULL, *arr;
 	const char *name;
@@ -360,8 +359,9 @@ logs_intake_validate(json_object *root, const struct logs_limits *lim,
 		json_object_object_get_ex(root, "messages", &messages);
 	}
 	if (data != NULL && messages != NULL) {
-		snprintf(msg, msg_cap,
-			 "Invalid request, malformed data: give either 'data' or 'messages', not both");
+		snprintf(
+			msg, msg_cap,
+			"Invalid request, malformed data: give either 'data' or 'messages', not both");
 		return -1;
 	}
 	arr = data != NULL ? data : messages;
@@ -371,7 +371,8 @@ logs_intake_validate(json_object *root, const struct logs_limits *lim,
 		return -1;
 	}
 	if (!json_object_is_type(arr, json_type_array)) {
-		snprintf(msg, msg_cap, "Invalid request, malformed data: '%s' must be an array", name);
+		snprintf(msg, msg_cap, "Invalid request, malformed data: '%s' must be an array",
+			 name);
 		return -1;
 	}
 	n = json_object_array_length(arr);
@@ -380,7 +381,8 @@ logs_intake_validate(json_object *root, const struct logs_limits *lim,
 		return -1;
 	}
 	if (n > lim->max_batch) {
-		snprintf(msg, msg_cap, "Invalid request, too many records (max %zu)", lim->max_batch);
+		snprintf(msg, msg_cap, "Invalid request, too many records (max %zu)",
+			 lim->max_batch);
 		return -1;
 	}
 	out->records = arena_alloc(a, n * sizeof *out->records);

@@ -31,7 +31,7 @@ enum logs_level {
 
 #define LOGS_LEVEL_MAX LOGS_CRITICAL
 #define LOGS_SERVICE_NAME_MAX 64
-#define LOGS_IPMASK_MAX_LEN 64     /* one mask entry, bytes */
+#define LOGS_IPMASK_MAX_LEN 64 /* one mask entry, bytes */
 #define LOGS_IPMASK_MAX_ENTRIES 100
 
 /* The stored DATETIME(6) range, in microseconds since the epoch:
@@ -63,7 +63,7 @@ bool logs_ip_allowed(const char *allowed, size_t len, const char *addr);
 /* One validated intake record; body points into the JSON tree. */
 struct logs_record {
 	int level;
-	int64_t ts;           /* microseconds, UTC */
+	int64_t ts; /* microseconds, UTC */
 	const char *body;
 	size_t body_len;
 };
@@ -71,19 +71,18 @@ struct logs_record {
 struct logs_batch {
 	struct logs_record *records; /* arena memory */
 	size_t n;
-	size_t body_bytes;           /* sum of the body lengths */
+	size_t body_bytes; /* sum of the body lengths */
 };
 
 struct logs_limits {
-	size_t max_batch;     /* logs.max_batch */
-	size_t max_body;      /* logs.max_body_bytes */
+	size_t max_batch; /* logs.max_batch */
+	size_t max_body;  /* logs.max_body_bytes */
 };
 
 /* Validates the parsed /intake body (root: any JSON value) into out.
  * Returns 0, or -1 with the complete compat message in msg, e.g.
  * "Invalid request, record 3: bad timestamp 'x'". */
-int logs_intake_validate(json_object *root, const struct logs_limits *lim,
-			 struct arena *a, struct logs_batch *out, char *msg,
-			 size_t msg_cap);
+int logs_intake_validate(json_object *root, const struct logs_limits *lim, struct arena *a,
+			 struct logs_batch *out, char *msg, size_t msg_cap);
 
 #endif

@@ -13,8 +13,8 @@
 
 /* ================================================================ services */
 
-#define SERVICE_COLS \
-	"id, name, privileged, allowed_ips, COALESCE(retention_days, 0), created_at," \
+#define SERVICE_COLS                                                                               \
+	"id, name, privileged, allowed_ips, COALESCE(retention_days, 0), created_at,"              \
 	" COALESCE(disabled_at, '')"
 
 DB_QUERY(q_service_get, "SELECT " SERVICE_COLS " FROM log_services WHERE name = ?");
@@ -58,8 +58,8 @@ row_to_service(struct db_stmt *st, struct logs_service *s)
 }
 
 int
-logs_store_service_get(struct db *db, const char *name, size_t len,
-		       struct logs_service *out, struct diag *d)
+logs_store_service_get(struct db *db, const char *name, size_t len, struct logs_service *out,
+		       struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_service_get, d);
 	int rc;
@@ -85,7 +85,7 @@ logs_store_service_get(struct db *db, const char *name, size_t len,
 static struct service_ips_slot {
 	int64_t id; /* 0: empty */
 	struct auth_stamp stamp;
-	int rc;     /* as logs_store_service_ips: 0 enabled, 1 unknown or disabled */
+	int rc; /* as logs_store_service_ips: 0 enabled, 1 unknown or disabled */
 	bool set;
 	char ips[LOGS_ALLOWED_IPS_CAP];
 } ips_cache[SERVICE_IPS_SLOTS];
@@ -227,8 +227,8 @@ logs_store_service_rotate(struct db *db, const char *name, size_t len,
 }
 
 int
-logs_store_service_disable(struct db *db, const char *name, size_t len,
-			   struct logs_service *out, struct diag *d)
+logs_store_service_disable(struct db *db, const char *name, size_t len, struct logs_service *out,
+			   struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_service_disable, d);
 
@@ -276,7 +276,8 @@ logs_store_service_list(struct db *db, int64_t after_id, int limit,
  * LOGS_INSERT_MAX_ROWS statements and then at most one statement of each
  * power of two below 1024, so a batch of n rows takes at most
  * n / 1000 + 9 statements, and the common sizes (1, 1000) take one. */
-static const unsigned insert_sizes[] = {LOGS_INSERT_MAX_ROWS, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1};
+static const unsigned insert_sizes[] = {
+	LOGS_INSERT_MAX_ROWS, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1};
 #define N_INSERT_SIZES (sizeof insert_sizes / sizeof insert_sizes[0])
 
 /* The prepared INSERT of n rows, made on first use: n is one of
@@ -296,7 +297,8 @@ insert_query(size_t n)
 	while (insert_q[i].rows != 0 && insert_q[i].rows != n)
 		i++;
 	insert_q[i].rows = n;
-	return db_values_query(&insert_q[i].q, "INSERT INTO log_records"
+	return db_values_query(&insert_q[i].q,
+			       "INSERT INTO log_records"
 			       " (service_id, level, ts, received_at, body) VALUES ",
 			       "(?, ?, ?, NOW(6), ?)", n);
 }
@@ -376,8 +378,8 @@ insert_grouped(struct db *db, int64_t service_id, const struct logs_record *rec,
 }
 
 int
-logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
-		  const struct logs_batch *b, struct diag *d)
+logs_store_insert(struct db *db, struct arena *a, int64_t service_id, const struct logs_batch *b,
+		  struct diag *d)
 {
 	char *ts;
 	size_t i = 0;
@@ -402,7 +404,8 @@ logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 
 			db_bind_int(st, p, service_id);
 			db_bind_int(st, p + 1, rec->level);
-			db_bind_text(st, p + 2, ts + (i + j) * (TIMEFMT_SQL_LEN + 1), TIMEFMT_SQL_LEN);
+			db_bind_text(st, p + 2, ts + (i + j) * (TIMEFMT_SQL_LEN + 1),
+				     TIMEFMT_SQL_LEN);
 			db_bind_text(st, p + 3, rec->body, rec->body_len);
 		}
 		if (db_exec(st, d) < 0)
@@ -423,23 +426,23 @@ logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
  * fixed.  Keyset: rows strictly after (cursor ts, cursor id) in the
  * chosen order; without a cursor the bound values make the condition
  * true (id > 0, or id < 2^63-1). */
-#define SEARCH_SELECT \
+#define SEARCH_SELECT                                                                              \
 	"SELECT r.id, s.name, r.level, r.ts, r.received_at, r.body FROM log_records r FORCE INDEX ("
 #define SEARCH_JOIN ") STRAIGHT_JOIN log_services s ON s.id = r.service_id WHERE "
-#define SEARCH_REST \
-	" r.ts >= ? AND r.ts <= ? AND r.level BETWEEN ? AND ?" \
+#define SEARCH_REST                                                                                \
+	" r.ts >= ? AND r.ts <= ? AND r.level BETWEEN ? AND ?"                                     \
 	" AND (? = '' OR INSTR(r.body, ?) > 0) AND "
 #define SEARCH_ASC "(r.ts > ? OR r.id > ?) ORDER BY r.ts, r.id LIMIT ?"
 #define SEARCH_DESC "(r.ts < ? OR r.id < ?) ORDER BY r.ts DESC, r.id DESC LIMIT ?"
 
-DB_QUERY(q_search_service_asc,
-	 SEARCH_SELECT "log_records_service_ts" SEARCH_JOIN "r.service_id = ? AND" SEARCH_REST SEARCH_ASC);
-DB_QUERY(q_search_service_desc,
-	 SEARCH_SELECT "log_records_service_ts" SEARCH_JOIN "r.service_id = ? AND" SEARCH_REST SEARCH_DESC);
+DB_QUERY(q_search_service_asc, SEARCH_SELECT "log_records_service_ts" SEARCH_JOIN
+					     "r.service_id = ? AND" SEARCH_REST SEARCH_ASC);
+DB_QUERY(q_search_service_desc, SEARCH_SELECT "log_records_service_ts" SEARCH_JOIN
+					      "r.service_id = ? AND" SEARCH_REST SEARCH_DESC);
 DB_QUERY(q_search_level_asc,
 	 SEARCH_SELECT "log_records_level_ts" SEARCH_JOIN "r.level = ? AND" SEARCH_REST SEARCH_ASC);
-DB_QUERY(q_search_level_desc,
-	 SEARCH_SELECT "log_records_level_ts" SEARCH_JOIN "r.level = ? AND" SEARCH_REST SEARCH_DESC);
+DB_QUERY(q_search_level_desc, SEARCH_SELECT "log_records_level_ts" SEARCH_JOIN
+					    "r.level = ? AND" SEARCH_REST SEARCH_DESC);
 DB_QUERY(q_search_ts_asc, SEARCH_SELECT "log_records_ts" SEARCH_JOIN SEARCH_REST SEARCH_ASC);
 DB_QUERY(q_search_ts_desc, SEARCH_SELECT "log_records_ts" SEARCH_JOIN SEARCH_REST SEARCH_DESC);
 
@@ -451,7 +454,8 @@ logs_store_search(struct db *db, const struct logs_filter *f,
 	struct db_stmt *st;
 	struct logs_row row;
 	int64_t lo = f->from, hi = f->to;
-	char lo_text[TIMEFMT_SQL_LEN + 1], hi_text[TIMEFMT_SQL_LEN + 1], c_text[TIMEFMT_SQL_LEN + 1];
+	char lo_text[TIMEFMT_SQL_LEN + 1], hi_text[TIMEFMT_SQL_LEN + 1],
+		c_text[TIMEFMT_SQL_LEN + 1];
 	unsigned p = 0;
 	int rc;
 
@@ -523,20 +527,18 @@ logs_store_search(struct db *db, const struct logs_filter *f,
  * form takes index hints): on the ts index alone it would scan and lock
  * every service's rows in the range, blocking their intake. */
 DB_QUERY(q_purge_count, "SELECT COUNT(*) FROM log_records WHERE service_id = ? AND ts < ?");
-DB_QUERY(q_purge_bound,
-	 "SELECT ts, id FROM log_records WHERE service_id = ? AND ts < ?"
-	 " ORDER BY ts, id LIMIT 1 OFFSET ?");
+DB_QUERY(q_purge_bound, "SELECT ts, id FROM log_records WHERE service_id = ? AND ts < ?"
+			" ORDER BY ts, id LIMIT 1 OFFSET ?");
 DB_QUERY(q_purge_upto,
 	 "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
 	 " WHERE r.service_id = ? AND r.ts < ? AND r.ts <= ? AND (r.ts < ? OR r.id <= ?)");
-DB_QUERY(q_purge_rest,
-	 "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
-	 " WHERE r.service_id = ? AND r.ts < ?");
+DB_QUERY(q_purge_rest, "DELETE r FROM log_records r FORCE INDEX (log_records_service_ts)"
+		       " WHERE r.service_id = ? AND r.ts < ?");
 
 /* Deletes one chunk; *n gets the rows deleted. */
 static int
-purge_chunk(struct db *db, int64_t service_id, const char *before, int64_t chunk,
-	    int64_t *n, struct diag *d)
+purge_chunk(struct db *db, int64_t service_id, const char *before, int64_t chunk, int64_t *n,
+	    struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_purge_bound, d);
 	char bound_ts[TIMEFMT_SQL_LEN + 1];
@@ -582,8 +584,8 @@ purge_chunk(struct db *db, int64_t service_id, const char *before, int64_t chunk
 }
 
 int
-logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry_run,
-		 int64_t *deleted, struct diag *d)
+logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry_run, int64_t *deleted,
+		 struct diag *d)
 {
 	char before_text[TIMEFMT_SQL_LEN + 1];
 	int64_t chunk = config_int("logs.purge_batch"), n;
@@ -616,9 +618,8 @@ logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry_run
 
 /* ================================================================ retention */
 
-DB_QUERY(q_retention_next,
-	 "SELECT id, NOW(6) - INTERVAL retention_days DAY FROM log_services"
-	 " WHERE retention_days IS NOT NULL AND id > ? ORDER BY id LIMIT 1");
+DB_QUERY(q_retention_next, "SELECT id, NOW(6) - INTERVAL retention_days DAY FROM log_services"
+			   " WHERE retention_days IS NOT NULL AND id > ? ORDER BY id LIMIT 1");
 
 /* The service the job is working on; process-local, so a job taken over
  * by another worker simply starts again from the first service. */

@@ -35,28 +35,27 @@ struct logs_service {
 	char allowed_ips[LOGS_ALLOWED_IPS_CAP]; /* JSON array text when set */
 	int64_t retention_days;                 /* 0: forever */
 	char created_at[TIMEFMT_SQL_LEN + 1];
-	char disabled_at[TIMEFMT_SQL_LEN + 1];  /* "" while enabled */
+	char disabled_at[TIMEFMT_SQL_LEN + 1]; /* "" while enabled */
 };
 
 /* ------------------------------------------------------------- services */
 
 /* By name (disabled ones included). 0 found, 1 unknown, -1 error. */
-int logs_store_service_get(struct db *db, const char *name, size_t len,
-			   struct logs_service *out, struct diag *d);
+int logs_store_service_get(struct db *db, const char *name, size_t len, struct logs_service *out,
+			   struct diag *d);
 /* The allowed_ips of an enabled service: *set false when any address may
  * push.  0 found, 1 unknown or disabled, -1 error.  out has
  * LOGS_ALLOWED_IPS_CAP bytes.  Answers are cached in the process as keys
  * are (auth_resolve): a change is seen within auth.cache_ms, at once
  * after auth_invalidate(). */
-int logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set,
-			   struct diag *d);
+int logs_store_service_ips(struct db *db, int64_t id, char *out, bool *set, struct diag *d);
 /* Creates a service with a new key (key_out, shown once).  allowed_ips:
  * NULL or a JSON array text already validated; retention_days 0 = forever.
  * 0 created (out filled), 1 the name exists, -1 error. */
-int logs_store_service_create(struct db *db, const char *name, size_t len,
-			      bool privileged, const char *allowed_ips,
-			      int64_t retention_days, char key_out[AUTH_KEY_CHARS + 1],
-			      struct logs_service *out, struct diag *d);
+int logs_store_service_create(struct db *db, const char *name, size_t len, bool privileged,
+			      const char *allowed_ips, int64_t retention_days,
+			      char key_out[AUTH_KEY_CHARS + 1], struct logs_service *out,
+			      struct diag *d);
 /* A new key for an enabled service: 0 done, 1 unknown, 2 disabled, -1. */
 int logs_store_service_rotate(struct db *db, const char *name, size_t len,
 			      char key_out[AUTH_KEY_CHARS + 1], struct diag *d);
@@ -66,8 +65,8 @@ int logs_store_service_disable(struct db *db, const char *name, size_t len,
 /* Calls fn for up to limit services with id > after_id in id order; fn
  * returning -1 stops early (not an error). */
 int logs_store_service_list(struct db *db, int64_t after_id, int limit,
-			    int (*fn)(const struct logs_service *s, void *arg),
-			    void *arg, struct diag *d);
+			    int (*fn)(const struct logs_service *s, void *arg), void *arg,
+			    struct diag *d);
 
 /* -------------------------------------------------------------- records */
 
@@ -93,15 +92,15 @@ bool logs_store_insert_single(const struct logs_batch *b);
 
 /* A search: the filters of GET /logs, which the compat queries reuse. */
 struct logs_filter {
-	int64_t service_id;     /* 0: any service */
+	int64_t service_id;       /* 0: any service */
 	int level_min, level_max; /* inclusive, 0..LOGS_LEVEL_MAX */
-	int64_t from, to;       /* inclusive microsecond bounds */
-	const char *q;          /* body substring ("" or NULL: none) */
+	int64_t from, to;         /* inclusive microsecond bounds */
+	const char *q;            /* body substring ("" or NULL: none) */
 	size_t q_len;
 	bool desc;
-	bool has_cursor;        /* resume after (cursor_ts, cursor_id) */
+	bool has_cursor; /* resume after (cursor_ts, cursor_id) */
 	int64_t cursor_ts, cursor_id;
-	int limit;              /* rows to fetch */
+	int limit; /* rows to fetch */
 };
 
 /* One row; the strings live until the next row. */
@@ -109,7 +108,7 @@ struct logs_row {
 	int64_t id;
 	const char *service;
 	int level;
-	const char *ts;          /* "YYYY-MM-DD HH:MM:SS.ffffff" */
+	const char *ts; /* "YYYY-MM-DD HH:MM:SS.ffffff" */
 	const char *received_at;
 	const char *body;
 	size_t body_len;
@@ -118,14 +117,13 @@ struct logs_row {
 /* Streams the matching rows to fn in (ts, id) order; fn returning -1
  * stops early (not an error).  Rows are fetched unbuffered, one at a time. */
 int logs_store_search(struct db *db, const struct logs_filter *f,
-		      int (*fn)(const struct logs_row *r, void *arg), void *arg,
-		      struct diag *d);
+		      int (*fn)(const struct logs_row *r, void *arg), void *arg, struct diag *d);
 
 /* Deletes (or, dry_run, counts) the service's records with ts < before,
  * in chunks of logs.purge_batch rows, each chunk its own short
  * autocommitted statement.  *deleted gets the total. */
-int logs_store_purge(struct db *db, int64_t service_id, int64_t before,
-		     bool dry_run, int64_t *deleted, struct diag *d);
+int logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry_run,
+		     int64_t *deleted, struct diag *d);
 
 /* The retention job (cairn-worker): one bounded chunk for one service
  * with retention_days; *more while there is more to do now. */

@@ -11,8 +11,8 @@ static const int status_codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
 				   405, 409, 412, 413, 415, 422, 429, 500, 503};
 #define NSTATUS (sizeof status_codes / sizeof status_codes[0] + 1) /* + other */
 
-static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+				       0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define NBUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0] + 1) /* + Inf */
 
 struct counter_decl {
@@ -26,7 +26,7 @@ static struct counter_decl counters[METRICS_MAX_COUNTERS];
 static int ncounters;
 
 static const char *const *routes;
-static size_t nroutes;  /* + 1 row for unmatched requests */
+static size_t nroutes; /* + 1 row for unmatched requests */
 static size_t nslots;
 static size_t slot_words;
 static int64_t *region;
@@ -193,8 +193,10 @@ metrics_render(struct buf *out)
 						 (long long)sum((size_t)j));
 		}
 	}
-	rc |= buf_puts(out, "# HELP cairn_http_requests_total Requests answered, by route, method and status.\n"
-			    "# TYPE cairn_http_requests_total counter\n");
+	rc |= buf_puts(
+		out,
+		"# HELP cairn_http_requests_total Requests answered, by route, method and status.\n"
+		"# TYPE cairn_http_requests_total counter\n");
 	for (size_t r = 0; r <= nroutes; r++)
 		for (size_t s = 0; s < NSTATUS; s++) {
 			int64_t n = sum(OFF_REQUESTS + r * NSTATUS + s);
@@ -204,12 +206,15 @@ metrics_render(struct buf *out)
 			rc |= buf_puts(out, "cairn_http_requests_total{");
 			rc |= route_labels(out, r);
 			if (s < NSTATUS - 1)
-				rc |= buf_printf(out, ",status=\"%d\"} %lld\n", status_codes[s], (long long)n);
+				rc |= buf_printf(out, ",status=\"%d\"} %lld\n", status_codes[s],
+						 (long long)n);
 			else
 				rc |= buf_printf(out, ",status=\"other\"} %lld\n", (long long)n);
 		}
-	rc |= buf_puts(out, "# HELP cairn_http_request_duration_seconds Time from accept to the response written.\n"
-			    "# TYPE cairn_http_request_duration_seconds histogram\n");
+	rc |= buf_puts(
+		out,
+		"# HELP cairn_http_request_duration_seconds Time from accept to the response written.\n"
+		"# TYPE cairn_http_request_duration_seconds histogram\n");
 	for (size_t r = 0; r <= nroutes; r++) {
 		int64_t cumulative = 0;
 		int64_t total = 0;
@@ -223,9 +228,11 @@ metrics_render(struct buf *out)
 			rc |= buf_puts(out, "cairn_http_request_duration_seconds_bucket{");
 			rc |= route_labels(out, r);
 			if (b < NBUCKETS - 1)
-				rc |= buf_printf(out, ",le=\"%g\"} %lld\n", bucket_bounds[b], (long long)cumulative);
+				rc |= buf_printf(out, ",le=\"%g\"} %lld\n", bucket_bounds[b],
+						 (long long)cumulative);
 			else
-				rc |= buf_printf(out, ",le=\"+Inf\"} %lld\n", (long long)cumulative);
+				rc |= buf_printf(out, ",le=\"+Inf\"} %lld\n",
+						 (long long)cumulative);
 		}
 		rc |= buf_puts(out, "cairn_http_request_duration_seconds_sum{");
 		rc |= route_labels(out, r);

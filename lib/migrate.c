@@ -18,19 +18,16 @@ struct migration {
 	char name[256];
 };
 
-DB_QUERY(q_create,
-	 "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	 " version INT UNSIGNED NOT NULL PRIMARY KEY,"
-	 " name VARCHAR(255) NOT NULL,"
-	 " checksum CHAR(64) NOT NULL,"
-	 " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
-	 ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
-DB_QUERY(q_exists,
-	 "SELECT COUNT(*) FROM information_schema.tables"
-	 " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'");
+DB_QUERY(q_create, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		   " version INT UNSIGNED NOT NULL PRIMARY KEY,"
+		   " name VARCHAR(255) NOT NULL,"
+		   " checksum CHAR(64) NOT NULL,"
+		   " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
+		   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+DB_QUERY(q_exists, "SELECT COUNT(*) FROM information_schema.tables"
+		   " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'");
 DB_QUERY(q_get, "SELECT checksum FROM schema_migrations WHERE version = ?");
-DB_QUERY(q_record,
-	 "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
+DB_QUERY(q_record, "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
 DB_QUERY(q_max, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
 
 static int
@@ -62,14 +59,14 @@ list_files(const char *dir, struct migration **out, size_t *n, struct diag *d)
 
 		if (len < 10 || len >= sizeof m->name || strcmp(nm + len - 4, ".sql") != 0)
 			continue;
-		if (nm[0] < '0' || nm[0] > '9' || nm[1] < '0' || nm[1] > '9' ||
-		    nm[2] < '0' || nm[2] > '9' || nm[3] < '0' || nm[3] > '9' || nm[4] != '_')
+		if (nm[0] < '0' || nm[0] > '9' || nm[1] < '0' || nm[1] > '9' || nm[2] < '0' ||
+		    nm[2] > '9' || nm[3] < '0' || nm[3] > '9' || nm[4] != '_')
 			continue;
 		if (count == MIGRATE_MAX_FILES)
 			break;
 		m = mem_realloc(m, (count + 1) * sizeof *m);
-		m[count].version = (nm[0] - '0') * 1000 + (nm[1] - '0') * 100 +
-				   (nm[2] - '0') * 10 + (nm[3] - '0');
+		m[count].version = (nm[0] - '0') * 1000 + (nm[1] - '0') * 100 + (nm[2] - '0') * 10 +
+				   (nm[3] - '0');
 		snprintf(m[count].name, sizeof m[count].name, "%s", nm);
 		count++;
 	}
@@ -173,8 +170,7 @@ table_exists(struct db *db, bool *exists, struct diag *d)
 /* Applies (apply) or only reports the migrations of dir.  Reporting
  * writes nothing: without schema_migrations every file is pending. */
 static int
-walk(struct db *db, const char *dir, FILE *out, int apply, int *pending,
-     struct diag *d)
+walk(struct db *db, const char *dir, FILE *out, int apply, int *pending, struct diag *d)
 {
 	struct migration *m;
 	size_t n;
@@ -202,9 +198,10 @@ walk(struct db *db, const char *dir, FILE *out, int apply, int *pending,
 		if (state == 1) {
 			mem_free(text);
 			if (strcmp(sum, have) != 0) {
-				diag_set(d, DIAG_CONFLICT,
-					 "%s was changed after it was applied (checksum %.12s..., applied %.12s...)",
-					 m[i].name, sum, have);
+				diag_set(
+					d, DIAG_CONFLICT,
+					"%s was changed after it was applied (checksum %.12s..., applied %.12s...)",
+					m[i].name, sum, have);
 				goto out;
 			}
 			if (out != NULL && !apply)
@@ -254,8 +251,7 @@ migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d)
 }
 
 int
-migrate_status(struct db *db, const char *dir, FILE *out, int *pending,
-	       struct diag *d)
+migrate_status(struct db *db, const char *dir, FILE *out, int *pending, struct diag *d)
 {
 	return walk(db, dir, out, 0, pending, d);
 }

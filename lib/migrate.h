@@ -16,8 +16,7 @@ int migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d);
 /* Prints applied and pending migrations; *pending gets their count.
  * Read-only: a database without schema_migrations (never migrated) has
  * every migration pending, and is left as it was. */
-int migrate_status(struct db *db, const char *dir, FILE *out, int *pending,
-		   struct diag *d);
+int migrate_status(struct db *db, const char *dir, FILE *out, int *pending, struct diag *d);
 /* The highest version in dir (0 if none), or -1 when dir is unreadable. */
 int migrate_latest(const char *dir, struct diag *d);
 /* The highest applied version (0 if none). */

@@ -19,7 +19,7 @@
 struct child {
 	pid_t pid;
 	double started;
-	double not_before;   /* backoff: do not fork before this time */
+	double not_before; /* backoff: do not fork before this time */
 	double backoff;
 };
 
@@ -148,9 +148,8 @@ reap(struct child *kids, unsigned n)
 			}
 			kids[i].not_before = now() + kids[i].backoff;
 			metrics_worker_restart();
-			log_warn("worker %ld (slot %u) %s after %.1f s; re-forking%s",
-				 (long)pid, i + 1, why, lived,
-				 kids[i].backoff > 0 ? " after backoff" : "");
+			log_warn("worker %ld (slot %u) %s after %.1f s; re-forking%s", (long)pid,
+				 i + 1, why, lived, kids[i].backoff > 0 ? " after backoff" : "");
 		}
 	}
 }

@@ -6,8 +6,7 @@
 #include "text.h"
 
 int
-query_parse(struct arena *a, const char *qs, size_t len, struct query *q,
-	    struct diag *d)
+query_parse(struct arena *a, const char *qs, size_t len, struct query *q, struct diag *d)
 {
 	size_t count = 0;
 
@@ -38,7 +37,8 @@ query_parse(struct arena *a, const char *qs, size_t len, struct query *q,
 			long vl = text_pct_decode(vs, (size_t)(pe - vs), value, true);
 
 			if (nl < 0 || vl < 0) {
-				diag_set(d, DIAG_INVALID, "malformed percent-escape in the query string");
+				diag_set(d, DIAG_INVALID,
+					 "malformed percent-escape in the query string");
 				return -1;
 			}
 			name[nl] = '\0';
@@ -55,15 +55,13 @@ query_parse(struct arena *a, const char *qs, size_t len, struct query *q,
 }
 
 int
-query_get(const struct query *q, const char *name, const char **value,
-	  size_t *len)
+query_get(const struct query *q, const char *name, const char **value, size_t *len)
 {
 	size_t nlen = strlen(name);
 	int found = 0;
 
 	for (size_t i = 0; i < q->n; i++) {
-		if (q->items[i].name_len == nlen &&
-		    memcmp(q->items[i].name, name, nlen) == 0) {
+		if (q->items[i].name_len == nlen && memcmp(q->items[i].name, name, nlen) == 0) {
 			if (found)
 				return -1;
 			found = 1;
@@ -80,8 +78,7 @@ query_count(const struct query *q, const char *name)
 	size_t nlen = strlen(name), n = 0;
 
 	for (size_t i = 0; i < q->n; i++)
-		if (q->items[i].name_len == nlen &&
-		    memcmp(q->items[i].name, name, nlen) == 0)
+		if (q->items[i].name_len == nlen && memcmp(q->items[i].name, name, nlen) == 0)
 			n++;
 	return n;
 }

@@ -26,12 +26,10 @@ struct query {
 	size_t n;
 };
 
-int query_parse(struct arena *a, const char *qs, size_t len, struct query *q,
-		struct diag *d);
+int query_parse(struct arena *a, const char *qs, size_t len, struct query *q, struct diag *d);
 /* 0: absent; 1: present once (*value, *len set); -1: present more than
  * once (API.md §0: a 400 unless the route documents repetition). */
-int query_get(const struct query *q, const char *name, const char **value,
-	      size_t *len);
+int query_get(const struct query *q, const char *name, const char **value, size_t *len);
 /* How many times name appears. */
 size_t query_count(const struct query *q, const char *name);
 

@@ -52,8 +52,7 @@ split_path(const char *path, struct arena *a, struct segments *s)
  * *blocked when the only obstacle is an empty last segment where the
  * pattern has a parameter. */
 static bool
-pattern_match(const char *pattern, const struct segments *s,
-	      struct route_match *m, bool *blocked)
+pattern_match(const char *pattern, const struct segments *s, struct route_match *m, bool *blocked)
 {
 	const char *p = pattern + 1;
 	size_t i = 0;
@@ -122,9 +121,8 @@ method_fits(const struct route *r, const char *method, bool explicit_head)
 
 /* One pass over the table for the given segments. */
 static enum router_result
-match_pass(const struct route *table, size_t n, const char *method,
-	   const struct segments *s, int with_debug, struct route_match *m,
-	   const struct route **blocker, bool *path_known)
+match_pass(const struct route *table, size_t n, const char *method, const struct segments *s,
+	   int with_debug, struct route_match *m, const struct route **blocker, bool *path_known)
 {
 	struct route_match tmp;
 	bool explicit_head = false;
@@ -176,9 +174,8 @@ match_pass(const struct route *table, size_t n, const char *method,
 }
 
 enum router_result
-router_match(const struct route *table, size_t n, const char *method,
-	     const char *path, int with_debug, struct arena *a,
-	     struct route_match *m)
+router_match(const struct route *table, size_t n, const char *method, const char *path,
+	     int with_debug, struct arena *a, struct route_match *m)
 {
 	struct segments s;
 	const struct route *blocker = NULL;
@@ -220,8 +217,8 @@ router_match(const struct route *table, size_t n, const char *method,
 		s.n++;
 		const struct route *ignore = NULL;
 
-		if (match_pass(table, n, method, &s, with_debug, m, &ignore,
-			       &path_known) == ROUTER_FOUND)
+		if (match_pass(table, n, method, &s, with_debug, m, &ignore, &path_known) ==
+		    ROUTER_FOUND)
 			return ROUTER_FOUND;
 	}
 	return path_known ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
@@ -233,8 +230,7 @@ router_param(const struct route_match *m, const char *name)
 	size_t len = strlen(name);
 
 	for (size_t i = 0; i < m->nparams; i++)
-		if (m->params[i].name_len == len &&
-		    memcmp(m->params[i].name, name, len) == 0)
+		if (m->params[i].name_len == len && memcmp(m->params[i].name, name, len) == 0)
 			return &m->params[i];
 	return NULL;
 }

@@ -27,23 +27,23 @@
 struct ctx;
 
 enum route_flags {
-	ROUTE_JSON = 0x1,       /* the body must be JSON (415 otherwise); parsed into ctx->json */
-	ROUTE_SELF_AUTH = 0x2,  /* the handler authenticates (compat routes) */
-	ROUTE_DEBUG = 0x4,      /* only served with debug.routes = true */
-	ROUTE_OWN_413 = 0x8,    /* the handler answers a body over limits.max_body
-				 * itself (ctx->body_too_large; compat bodies) */
-	ROUTE_LOGS_503 = 0x10,  /* the pipeline's 503 (the database down while
-				 * authenticating, or still down when a lost
-				 * connection was retried) is the compat log routes'
-				 * {"code": 503, "message": "Storage unavailable"} */
+	ROUTE_JSON = 0x1,      /* the body must be JSON (415 otherwise); parsed into ctx->json */
+	ROUTE_SELF_AUTH = 0x2, /* the handler authenticates (compat routes) */
+	ROUTE_DEBUG = 0x4,     /* only served with debug.routes = true */
+	ROUTE_OWN_413 = 0x8,   /* the handler answers a body over limits.max_body
+				* itself (ctx->body_too_large; compat bodies) */
+	ROUTE_LOGS_503 = 0x10, /* the pipeline's 503 (the database down while
+				* authenticating, or still down when a lost
+				* connection was retried) is the compat log routes'
+				* {"code": 503, "message": "Storage unavailable"} */
 };
 
 struct route {
 	const char *method;
 	const char *pattern;
 	int (*handler)(struct ctx *ctx);
-	uint32_t scope;   /* AUTH_SCOPE_* bits, any one suffices; 0 = public */
-	unsigned flags;   /* enum route_flags */
+	uint32_t scope; /* AUTH_SCOPE_* bits, any one suffices; 0 = public */
+	unsigned flags; /* enum route_flags */
 };
 
 #define ROUTER_MAX_SEGMENTS 16
@@ -57,25 +57,24 @@ enum router_result {
 };
 
 struct route_param {
-	const char *name;   /* pattern name without ':' (points into the pattern) */
+	const char *name; /* pattern name without ':' (points into the pattern) */
 	size_t name_len;
-	const char *value;  /* decoded, NUL-terminated, arena memory */
+	const char *value; /* decoded, NUL-terminated, arena memory */
 	size_t len;
 };
 
 struct route_match {
 	const struct route *route;
-	size_t index;                 /* in the table, for metrics */
+	size_t index; /* in the table, for metrics */
 	size_t nparams;
 	struct route_param params[ROUTER_MAX_PARAMS];
-	char allow[80];               /* "GET, HEAD, DELETE" for 405 */
+	char allow[80]; /* "GET, HEAD, DELETE" for 405 */
 };
 
 /* Matches method and raw path against table[0..n). Entries whose flags have
  * ROUTE_DEBUG are skipped unless with_debug. */
-enum router_result router_match(const struct route *table, size_t n,
-				const char *method, const char *path,
-				int with_debug, struct arena *a,
+enum router_result router_match(const struct route *table, size_t n, const char *method,
+				const char *path, int with_debug, struct arena *a,
 				struct route_match *m);
 /* The value of parameter name, or NULL. */
 const struct route_param *router_param(const struct route_match *m, const char *name);

@@ -23,15 +23,17 @@ void
 server_declare_metrics(void)
 {
 	auth_declare_metrics();
-	metric_db_reconnects = metrics_counter("cairn_db_reconnects_total", "",
-					       "Database connections re-established after a loss.", 0);
-	metric_db_retries = metrics_counter("cairn_db_retries_total", "",
-					    "Transactions run again after a deadlock, lock wait timeout or lost connection.", 0);
+	metric_db_reconnects =
+		metrics_counter("cairn_db_reconnects_total", "",
+				"Database connections re-established after a loss.", 0);
+	metric_db_retries = metrics_counter(
+		"cairn_db_retries_total", "",
+		"Transactions run again after a deadlock, lock wait timeout or lost connection.",
+		0);
 }
 
 int
-server_init(struct server *s, const struct route *routes, size_t nroutes,
-	    struct diag *d)
+server_init(struct server *s, const struct route *routes, size_t nroutes, struct diag *d)
 {
 	memset(s, 0, sizeof *s);
 	s->routes = routes;
@@ -107,8 +109,7 @@ reply_error(struct ctx *c, int status, const char *code, const char *fmt, ...)
 }
 
 int
-reply_body(struct ctx *c, int status, const char *content_type, const char *body,
-	   size_t len)
+reply_body(struct ctx *c, int status, const char *content_type, const char *body, size_t len)
 {
 	http_set_status(c->http, status);
 	if (content_type != NULL)
@@ -194,7 +195,8 @@ ctx_page(struct ctx *c, int def, int max, int *limit, char **after)
 		return -1;
 	if (rc == 1) {
 		if (!text_parse_id(v, len, &n) || n > max) {
-			reply_error(c, 400, "bad_limit", "limit must be an integer from 1 to %d", max);
+			reply_error(c, 400, "bad_limit", "limit must be an integer from 1 to %d",
+				    max);
 			return -1;
 		}
 		*limit = (int)n;
@@ -334,7 +336,8 @@ authenticate(struct ctx *c)
 
 		auth_scopes_format(r->scope, need, sizeof need);
 		if (c->auth.kind == AUTH_ANONYMOUS)
-			reply_error(c, 401, "unauthorized", "this route needs a key with scope %s", need);
+			reply_error(c, 401, "unauthorized", "this route needs a key with scope %s",
+				    need);
 		else
 			reply_error(c, 403, "forbidden", "the key lacks the scope %s", need);
 		return -1;
@@ -349,23 +352,21 @@ run(struct ctx *c)
 	struct http *h = c->http;
 	enum router_result rr;
 
-	rr = router_match(s->routes, s->nroutes, h->method, h->path, s->debug_routes,
-			  c->arena, &c->match);
+	rr = router_match(s->routes, s->nroutes, h->method, h->path, s->debug_routes, c->arena,
+			  &c->match);
 	switch (rr) {
-	case ROUTER_FOUND:
-		break;
+	case ROUTER_FOUND: break;
 	case ROUTER_BAD_PATH:
-		reply_error(c, 400, "bad_path",
-			    "the path has a malformed escape, a control character or invalid UTF-8");
+		reply_error(
+			c, 400, "bad_path",
+			"the path has a malformed escape, a control character or invalid UTF-8");
 		return;
 	case ROUTER_BAD_METHOD:
 		reply_error(c, 405, "method_not_allowed", "%s is not allowed here", h->method);
 		http_add_header(h, "Allow", c->match.allow);
 		return;
 	case ROUTER_NOT_FOUND:
-	default:
-		reply_error(c, 404, "not_found", "no such route");
-		return;
+	default: reply_error(c, 404, "not_found", "no such route"); return;
 	}
 	if (query_parse(c->arena, h->query, strlen(h->query), &c->query, &c->diag) < 0) {
 		reply_error(c, 400, "bad_query", "%s", c->diag.msg);
@@ -391,8 +392,8 @@ run(struct ctx *c)
 				    "the body must be application/json (charset utf-8)");
 			return;
 		}
-		if (json_parse(c->arena, h->body ? h->body : "", h->body_len, &c->json,
-			       &c->diag) < 0) {
+		if (json_parse(c->arena, h->body ? h->body : "", h->body_len, &c->json, &c->diag) <
+		    0) {
 			reply_error(c, 400, "invalid_json", "%s", c->diag.msg);
 			return;
 		}
@@ -435,7 +436,8 @@ server_handle(struct server *s, struct http *h)
 		log_info("client went away before the response was written");
 	if (h->status >= 500)
 		log_warn("%s %s -> %d", h->method, h->path, h->status);
-	metrics_request(c.match.route ? c.match.index : SIZE_MAX, h->status, timefmt_monotonic_us() - t0);
+	metrics_request(c.match.route ? c.match.index : SIZE_MAX, h->status,
+			timefmt_monotonic_us() - t0);
 	metrics_inflight(-1);
 	unsigned long rec = db_reconnects(s->db), ret = db_retries(s->db);
 

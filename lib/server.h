@@ -47,17 +47,16 @@ struct ctx {
 	struct route_match match;
 	struct query query;
 	struct auth auth;
-	json_object *json;      /* the parsed body on ROUTE_JSON routes */
-	bool body_too_large;    /* ROUTE_OWN_413: the body was over the limit (not read) */
-	struct jsonw w;         /* writes into the response */
-	struct diag diag;       /* why a handler returned -1 */
+	json_object *json;   /* the parsed body on ROUTE_JSON routes */
+	bool body_too_large; /* ROUTE_OWN_413: the body was over the limit (not read) */
+	struct jsonw w;      /* writes into the response */
+	struct diag diag;    /* why a handler returned -1 */
 };
 
 /* Declares the server's metrics; call before metrics_init. */
 void server_declare_metrics(void);
 /* Sets the server up from config; the route table must outlive it. */
-int server_init(struct server *s, const struct route *routes, size_t nroutes,
-		struct diag *d);
+int server_init(struct server *s, const struct route *routes, size_t nroutes, struct diag *d);
 void server_fini(struct server *s);
 /* Runs one accepted request to the end (response written, arena reset). */
 void server_handle(struct server *s, struct http *h);
@@ -94,8 +93,7 @@ void reply_json_begin(struct ctx *c, int status);
 /* Switches a JSON response to streaming (after reply_json_begin). */
 int reply_stream(struct ctx *c);
 /* A whole body with the given content type. */
-int reply_body(struct ctx *c, int status, const char *content_type,
-	       const char *body, size_t len);
+int reply_body(struct ctx *c, int status, const char *content_type, const char *body, size_t len);
 int reply_text(struct ctx *c, int status, const char *text);
 /* The compat log routes' body {"code": status, "message": msg} (API.md §1),
  * replacing anything written so far. Returns 0. */

@@ -70,7 +70,7 @@ status_readyz(struct ctx *c)
 		return not_ready(c, "database unreachable");
 	if (migrate_applied(c->db, &applied, &c->diag) < 0)
 		return not_ready(c, db_error_unavailable(&c->diag) ? "database unreachable"
-								    : "schema not migrated");
+								   : "schema not migrated");
 	if (latest_version < 0)
 		return not_ready(c, "migrations directory unreadable");
 	if (applied < latest_version) {
@@ -113,8 +113,8 @@ status_metrics(struct ctx *c)
 			log_debug("a metrics collector failed: %s", d.msg);
 		}
 	}
-	rc = reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8",
-			b.data ? b.data : "", b.len);
+	rc = reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+			b.len);
 	buf_free(&b);
 	return rc;
 }

@@ -32,9 +32,9 @@ void
 tags_init(void)
 {
 	metric_created = metrics_counter("cairn_tags_created_total", "", "Tags created.", 0);
-	metric_updates = metrics_counter("cairn_tags_updates_total", "",
-					 "Counter increments committed by /update (replays excluded).",
-					 0);
+	metric_updates =
+		metrics_counter("cairn_tags_updates_total", "",
+				"Counter increments committed by /update (replays excluded).", 0);
 	metric_deleted = metrics_counter("cairn_tags_deleted_total", "",
 					 "Tags deleted with DELETE /tags/<tag>.", 0);
 }
@@ -221,7 +221,7 @@ struct history_state {
 	int64_t limit;               /* rows in the page; INT64_MAX: all */
 	int64_t seq;                 /* number of the last row written */
 	int64_t rows;
-	const char *link;            /* the Link header, NULL on the last page */
+	const char *link; /* the Link header, NULL on the last page */
 };
 
 static int
@@ -277,10 +277,10 @@ history_page_txn(struct db *db, void *arg, struct diag *d)
 
 		last.seq = hs->pos.seq + hs->limit;
 		ctx_query(hs->c, "tag", &tag, &len); /* checked before */
-		hs->link = arena_printf(hs->c->arena, "</history?tag=%s&limit=%" PRId64
-						      "&cursor=%s>; rel=\"next\"",
-					pct_encode(hs->c->arena, tag, len), hs->limit,
-					tags_history_cursor(hs->c->arena, &last));
+		hs->link = arena_printf(
+			hs->c->arena, "</history?tag=%s&limit=%" PRId64 "&cursor=%s>; rel=\"next\"",
+			pct_encode(hs->c->arena, tag, len), hs->limit,
+			tags_history_cursor(hs->c->arena, &last));
 	}
 	return tags_store_history(db, hs->tag_id, &hs->pos, hs->limit, history_row, hs, d);
 }
@@ -299,8 +299,9 @@ history_compat(struct ctx *c, const char *tag, size_t len)
 	hs.pos.at = TAGS_TIME_MIN;
 	hs.limit = INT64_MAX;
 	if (query_count(&c->query, "from") > 0 || query_count(&c->query, "to") > 0)
-		return reply_error(c, 400, "bad_parameter",
-				   "from and to select a bucketed series: add bucket=minute|hour|day");
+		return reply_error(
+			c, 400, "bad_parameter",
+			"from and to select a bucketed series: add bucket=minute|hour|day");
 	rc = ctx_query(c, "limit", &v, &vl);
 	if (rc < 0)
 		return 0;

@@ -96,13 +96,10 @@ int64_t
 tags_bucket_usec(enum tags_bucket b)
 {
 	switch (b) {
-	case TAGS_BUCKET_MINUTE:
-		return TAGS_USEC_MINUTE;
-	case TAGS_BUCKET_HOUR:
-		return TAGS_USEC_HOUR;
+	case TAGS_BUCKET_MINUTE: return TAGS_USEC_MINUTE;
+	case TAGS_BUCKET_HOUR: return TAGS_USEC_HOUR;
 	case TAGS_BUCKET_DAY:
-	default:
-		return TAGS_USEC_DAY;
+	default: return TAGS_USEC_DAY;
 	}
 }
 
@@ -116,8 +113,8 @@ tags_floor(int64_t t, int64_t size)
 }
 
 int
-tags_series_plan(enum tags_bucket b, const int64_t *from, const int64_t *to,
-		 int64_t now, struct tags_series *s, struct diag *d)
+tags_series_plan(enum tags_bucket b, const int64_t *from, const int64_t *to, int64_t now,
+		 struct tags_series *s, struct diag *d)
 {
 	int64_t size = tags_bucket_usec(b);
 	int64_t end_time = to != NULL ? *to : now;
@@ -178,16 +175,15 @@ tags_history_cursor(struct arena *a, const struct tags_history_pos *p)
 }
 
 int
-tags_parse_history_cursor(struct arena *a, const char *text, size_t len,
-			  struct tags_history_pos *p, struct diag *d)
+tags_parse_history_cursor(struct arena *a, const char *text, size_t len, struct tags_history_pos *p,
+			  struct diag *d)
 {
 	char *f[3];
 
 	if (cursor_decode(a, text, len, f, 3, d) < 0)
 		return -1;
-	if (timefmt_parse(f[0], strlen(f[0]), 0, &p->at, d) < 0 ||
-	    p->at < TAGS_TIME_MIN || p->at > TAGS_TIME_MAX ||
-	    !text_parse_id(f[1], strlen(f[1]), &p->id) ||
+	if (timefmt_parse(f[0], strlen(f[0]), 0, &p->at, d) < 0 || p->at < TAGS_TIME_MIN ||
+	    p->at > TAGS_TIME_MAX || !text_parse_id(f[1], strlen(f[1]), &p->id) ||
 	    !text_parse_id(f[2], strlen(f[2]), &p->seq) || p->seq > TAGS_HISTORY_SEQ_MAX) {
 		diag_set(d, DIAG_INVALID, "bad cursor");
 		return -1;
@@ -204,8 +200,8 @@ tags_list_cursor(struct arena *a, const char *name, size_t len)
 }
 
 int
-tags_parse_list_cursor(struct arena *a, const char *text, size_t len,
-		       const char **name, size_t *name_len, struct diag *d)
+tags_parse_list_cursor(struct arena *a, const char *text, size_t len, const char **name,
+		       size_t *name_len, struct diag *d)
 {
 	char *f[1];
 

@@ -18,8 +18,8 @@
 #include "arena.h"
 #include "diag.h"
 
-#define TAGS_NAME_MAX 191               /* characters (code points) */
-#define TAGS_N_MAX INT64_C(1000000000)  /* largest n of one /update */
+#define TAGS_NAME_MAX 191              /* characters (code points) */
+#define TAGS_N_MAX INT64_C(1000000000) /* largest n of one /update */
 #define TAGS_MAX_BUCKETS 10000
 #define TAGS_DEFAULT_BUCKETS 60
 
@@ -59,10 +59,10 @@ int64_t tags_floor(int64_t t, int64_t size);
 
 struct tags_series {
 	enum tags_bucket bucket;
-	int64_t size;   /* bucket length, microseconds */
-	int64_t first;  /* start of the first bucket */
-	int64_t count;  /* number of buckets, 1..TAGS_MAX_BUCKETS */
-	int64_t last;   /* last microsecond covered: first + count * size - 1 */
+	int64_t size;  /* bucket length, microseconds */
+	int64_t first; /* start of the first bucket */
+	int64_t count; /* number of buckets, 1..TAGS_MAX_BUCKETS */
+	int64_t last;  /* last microsecond covered: first + count * size - 1 */
 };
 
 /* Plans the series for a bucket and optional from/to (NULL when absent):
@@ -72,8 +72,8 @@ struct tags_series {
  * from is after to or the series leaves the DATETIME range, and with
  * DIAG_TOO_LARGE when it would have more than TAGS_MAX_BUCKETS buckets;
  * d->msg is for the client. */
-int tags_series_plan(enum tags_bucket b, const int64_t *from, const int64_t *to,
-		     int64_t now, struct tags_series *s, struct diag *d);
+int tags_series_plan(enum tags_bucket b, const int64_t *from, const int64_t *to, int64_t now,
+		     struct tags_series *s, struct diag *d);
 
 /* Where a page of compat /history ended: the last row shown (its time and
  * id) and its number in the 1..N numbering. */
@@ -98,7 +98,7 @@ int tags_parse_history_cursor(struct arena *a, const char *text, size_t len,
 /* The cursor of GET /tags: the last tag name of a page. The decoded name
  * (arena memory) is checked with tags_name_valid. */
 char *tags_list_cursor(struct arena *a, const char *name, size_t len);
-int tags_parse_list_cursor(struct arena *a, const char *text, size_t len,
-			   const char **name, size_t *name_len, struct diag *d);
+int tags_parse_list_cursor(struct arena *a, const char *text, size_t len, const char **name,
+			   size_t *name_len, struct diag *d);
 
 #endif

@@ -13,8 +13,7 @@
 #define TAGS_ER_WARN_DATA_OUT_OF_RANGE 1264
 #define TAGS_ER_DATA_OUT_OF_RANGE 1690
 
-DB_QUERY(q_create,
-	 "INSERT INTO tags (name, count, created_at) VALUES (?, 0, NOW(6))");
+DB_QUERY(q_create, "INSERT INTO tags (name, count, created_at) VALUES (?, 0, NOW(6))");
 
 /* One round trip: the procedure (sql/0007) adds n and writes the history
  * row as one transaction -- its own, or the Idempotency-Key's when one is
@@ -24,20 +23,18 @@ DB_QUERY(q_create,
 DB_QUERY(q_increment, "CALL tag_increment(?, ?)");
 DB_QUERY(q_lookup, "SELECT id FROM tags WHERE name = ?");
 DB_QUERY(q_get, "SELECT id, count FROM tags WHERE name = ?");
-DB_QUERY(q_history,
-	 "SELECT at, id, amount FROM tag_history FORCE INDEX (tag_history_tag_at)"
-	 " WHERE tag_id = ? AND (at > ? OR (at = ? AND id > ?))"
-	 " ORDER BY at, id LIMIT ?");
+DB_QUERY(q_history, "SELECT at, id, amount FROM tag_history FORCE INDEX (tag_history_tag_at)"
+		    " WHERE tag_id = ? AND (at > ? OR (at = ? AND id > ?))"
+		    " ORDER BY at, id LIMIT ?");
 /* The history queries name their index: with ORDER BY ... LIMIT an
  * optimizer may prefer tag_history_at for its order and walk every tag's
  * rows.  tag_history_tag_at is (tag_id, at, id, amount): ordered as the
  * pages need and covering, so no row is read from the clustered index. */
 
 /* The last row of a page and the one after it, if they exist. */
-DB_QUERY(q_history_page_end,
-	 "SELECT at, id FROM tag_history FORCE INDEX (tag_history_tag_at)"
-	 " WHERE tag_id = ? AND (at > ? OR (at = ? AND id > ?))"
-	 " ORDER BY at, id LIMIT 2 OFFSET ?");
+DB_QUERY(q_history_page_end, "SELECT at, id FROM tag_history FORCE INDEX (tag_history_tag_at)"
+			     " WHERE tag_id = ? AND (at > ? OR (at = ? AND id > ?))"
+			     " ORDER BY at, id LIMIT 2 OFFSET ?");
 /* Bucket k of a row: whole seconds since the series start, divided by the
  * bucket length.  The series start and the bucket lengths are whole
  * seconds and TO_SECONDS() drops the fraction, so for every row in range
@@ -55,9 +52,8 @@ DB_QUERY(q_series,
 	 " SELECT (TO_SECONDS(hour) - ?) DIV ? AS k, SUM(amount) AS s"
 	 "  FROM tag_history_hourly WHERE tag_id = ? AND hour >= ? AND hour <= ? GROUP BY k"
 	 ") u GROUP BY k ORDER BY k");
-DB_QUERY(q_list,
-	 "SELECT name, count, created_at, last_used_at FROM tags"
-	 " WHERE name > ? ORDER BY name LIMIT ?");
+DB_QUERY(q_list, "SELECT name, count, created_at, last_used_at FROM tags"
+		 " WHERE name > ? ORDER BY name LIMIT ?");
 DB_QUERY(q_lock_for_delete, "SELECT id, count FROM tags WHERE name = ? FOR UPDATE");
 DB_QUERY(q_delete, "DELETE FROM tags WHERE id = ?");
 DB_QUERY(q_purge_queue, "INSERT INTO tag_purges (tag_id, deleted_at) VALUES (?, NOW(6))");
@@ -69,10 +65,11 @@ DB_QUERY(q_purge_queue, "INSERT INTO tag_purges (tag_id, deleted_at) VALUES (?, 
  * rows "(at, id) <= the batch's last row" are exactly the locked ones
  * until commit: a second rollup (another worker, cairnctl) waits and then
  * sees them gone. */
-DB_QUERY(q_rollup_lock,
-	 "SELECT at, id FROM tag_history FORCE INDEX (tag_history_at)"
-	 " WHERE at < CAST(DATE_FORMAT(NOW(6) - INTERVAL ? DAY, '%Y-%m-%d %H:00:00') AS DATETIME(6))"
-	 " ORDER BY at, id LIMIT ? FOR UPDATE");
+DB_QUERY(
+	q_rollup_lock,
+	"SELECT at, id FROM tag_history FORCE INDEX (tag_history_at)"
+	" WHERE at < CAST(DATE_FORMAT(NOW(6) - INTERVAL ? DAY, '%Y-%m-%d %H:00:00') AS DATETIME(6))"
+	" ORDER BY at, id LIMIT ? FOR UPDATE");
 DB_QUERY(q_rollup_sum,
 	 "SELECT tag_id, DATE_FORMAT(at, '%Y-%m-%d %H:00:00') AS h, SUM(amount), COUNT(*)"
 	 " FROM tag_history FORCE INDEX (tag_history_at)"
@@ -87,12 +84,10 @@ DB_QUERY(q_rollup_add,
 /* The same rows; the plain range on `at` comes first so the optimizer
  * scans tag_history_at (a DELETE takes no index hint, and a full scan
  * would lock every row it passes until commit). */
-DB_QUERY(q_rollup_delete,
-	 "DELETE FROM tag_history WHERE at <= ? AND (at < ? OR id <= ?)");
+DB_QUERY(q_rollup_delete, "DELETE FROM tag_history WHERE at <= ? AND (at < ? OR id <= ?)");
 
 DB_QUERY(q_purge_next, "SELECT tag_id FROM tag_purges ORDER BY tag_id LIMIT 1");
-DB_QUERY(q_purge_raw,
-	 "DELETE FROM tag_history WHERE tag_id = ? ORDER BY at, id LIMIT 5000");
+DB_QUERY(q_purge_raw, "DELETE FROM tag_history WHERE tag_id = ? ORDER BY at, id LIMIT 5000");
 DB_QUERY(q_purge_hourly,
 	 "DELETE FROM tag_history_hourly WHERE tag_id = ? ORDER BY hour LIMIT 5000");
 DB_QUERY(q_purge_done, "DELETE FROM tag_purges WHERE tag_id = ?");
@@ -136,8 +131,7 @@ id_slot(const char *name, size_t len)
 
 /* 0 with *id; 1 no such tag. */
 static int
-lookup_id(struct db *db, const char *name, size_t len, int64_t *id, bool *cached,
-	  struct diag *d)
+lookup_id(struct db *db, const char *name, size_t len, int64_t *id, bool *cached, struct diag *d)
 {
 	struct tags_id_slot *slot = id_slot(name, len);
 	struct db_stmt *st;
@@ -176,8 +170,8 @@ forget_id(const char *name, size_t len)
 }
 
 int
-tags_store_increment(struct db *db, const char *name, size_t len, int64_t n,
-		     uint64_t *count, struct diag *d)
+tags_store_increment(struct db *db, const char *name, size_t len, int64_t n, uint64_t *count,
+		     struct diag *d)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct db_stmt *st;
@@ -243,8 +237,8 @@ tags_store_get(struct db *db, const char *name, size_t len, int64_t *id, char *c
 /* --------------------------------------------------------------- history */
 
 static void
-bind_after(struct db_stmt *st, unsigned first, int64_t tag_id,
-	   const struct tags_history_pos *pos, char at[TIMEFMT_SQL_LEN + 1])
+bind_after(struct db_stmt *st, unsigned first, int64_t tag_id, const struct tags_history_pos *pos,
+	   char at[TIMEFMT_SQL_LEN + 1])
 {
 	timefmt_sql(pos->at, at);
 	db_bind_int(st, first, tag_id);
@@ -254,8 +248,8 @@ bind_after(struct db_stmt *st, unsigned first, int64_t tag_id,
 }
 
 int
-tags_store_history(struct db *db, int64_t tag_id, const struct tags_history_pos *pos,
-		   int64_t limit, tags_history_fn fn, void *arg, struct diag *d)
+tags_store_history(struct db *db, int64_t tag_id, const struct tags_history_pos *pos, int64_t limit,
+		   tags_history_fn fn, void *arg, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_history, d);
 	char at[TIMEFMT_SQL_LEN + 1];
@@ -317,8 +311,8 @@ tags_store_history_page_end(struct db *db, int64_t tag_id, const struct tags_his
 }
 
 int
-tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s,
-		  tags_series_fn fn, void *arg, struct diag *d)
+tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s, tags_series_fn fn,
+		  void *arg, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_series, d);
 	char first[TIMEFMT_SQL_LEN + 1], last[TIMEFMT_SQL_LEN + 1];
@@ -360,8 +354,8 @@ tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s,
 /* ----------------------------------------------------------------- list */
 
 int
-tags_store_list(struct db *db, const char *after, size_t after_len, int64_t limit,
-		tags_list_fn fn, void *arg, struct diag *d)
+tags_store_list(struct db *db, const char *after, size_t after_len, int64_t limit, tags_list_fn fn,
+		void *arg, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_list, d);
 	struct tags_row row;
@@ -441,8 +435,7 @@ delete_txn(struct db *db, void *arg, struct diag *d)
 }
 
 int
-tags_store_delete(struct db *db, const char *name, size_t len, char *count_out,
-		  struct diag *d)
+tags_store_delete(struct db *db, const char *name, size_t len, char *count_out, struct diag *d)
 {
 	struct delete_args a = {name, len, count_out, 0};
 
@@ -518,8 +511,7 @@ rollup_txn(struct db *db, void *arg, struct diag *d)
 			return -1;
 		}
 		a->groups[ngroups].tag_id = db_int(st, 0);
-		snprintf(a->groups[ngroups].hour, sizeof a->groups[ngroups].hour, "%s",
-			 h ? h : "");
+		snprintf(a->groups[ngroups].hour, sizeof a->groups[ngroups].hour, "%s", h ? h : "");
 		a->groups[ngroups].amount = db_int(st, 2);
 		a->groups[ngroups].updates = db_int(st, 3);
 		ngroups++;
@@ -576,8 +568,7 @@ tags_store_rollup_batch(struct db *db, int64_t days, int64_t batch, uint64_t *fo
 /* ---------------------------------------------------------------- purge */
 
 static int
-purge_delete(struct db *db, struct db_query *q, int64_t tag_id, uint64_t *affected,
-	     struct diag *d)
+purge_delete(struct db *db, struct db_query *q, int64_t tag_id, uint64_t *affected, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, q, d);
 

@@ -26,9 +26,9 @@
 struct tags_row {
 	const char *name;
 	size_t name_len;
-	const char *count;          /* decimal */
-	const char *created_at;     /* "YYYY-MM-DD HH:MM:SS.ffffff" */
-	const char *last_used_at;   /* NULL when never updated */
+	const char *count;        /* decimal */
+	const char *created_at;   /* "YYYY-MM-DD HH:MM:SS.ffffff" */
+	const char *last_used_at; /* NULL when never updated */
 };
 
 /* 0 created; 1 a tag of that name exists. */
@@ -40,13 +40,13 @@ int tags_store_create(struct db *db, const char *name, size_t len, struct diag *
  * value, taken by the UPDATE itself.  0 done; 1 no such tag (nothing
  * written); -1 with d->code DIAG_TOO_LARGE when the counter would pass
  * 2^64-1. */
-int tags_store_increment(struct db *db, const char *name, size_t len, int64_t n,
-			 uint64_t *count, struct diag *d);
+int tags_store_increment(struct db *db, const char *name, size_t len, int64_t n, uint64_t *count,
+			 struct diag *d);
 
 /* The tag's id and counter (decimal, count_out of at least 24 bytes, may
  * be NULL).  0 found; 1 no such tag. */
-int tags_store_get(struct db *db, const char *name, size_t len, int64_t *id,
-		   char *count_out, struct diag *d);
+int tags_store_get(struct db *db, const char *name, size_t len, int64_t *id, char *count_out,
+		   struct diag *d);
 
 /* Raw history of a tag in (at, id) order after pos (pos->at and pos->id;
  * TAGS_TIME_MIN and 0 for the start), at most limit rows.  fn gets the
@@ -59,9 +59,9 @@ int tags_store_history(struct db *db, int64_t tag_id, const struct tags_history_
 
 /* For a page of limit rows after pos: *more tells whether a row follows
  * the page, and then *last holds the page's last row (time and id). */
-int tags_store_history_page_end(struct db *db, int64_t tag_id,
-				const struct tags_history_pos *pos, int64_t limit,
-				bool *more, struct tags_history_pos *last, struct diag *d);
+int tags_store_history_page_end(struct db *db, int64_t tag_id, const struct tags_history_pos *pos,
+				int64_t limit, bool *more, struct tags_history_pos *last,
+				struct diag *d);
 
 /* The non-empty buckets of a series, in order: fn gets the bucket index
  * (0..s->count-1) and the summed amount as decimal text.  Raw rows count
@@ -69,8 +69,8 @@ int tags_store_history_page_end(struct db *db, int64_t tag_id,
  * holding the start of its hour (for minute buckets: the hour's first
  * minute). */
 typedef int (*tags_series_fn)(int64_t index, const char *sum, size_t sum_len, void *arg);
-int tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s,
-		      tags_series_fn fn, void *arg, struct diag *d);
+int tags_store_series(struct db *db, int64_t tag_id, const struct tags_series *s, tags_series_fn fn,
+		      void *arg, struct diag *d);
 
 /* Tags with name > after (bytes; after_len 0 for the start) in name
  * order, at most limit; fn returning -1 stops the walk. */
@@ -81,8 +81,7 @@ int tags_store_list(struct db *db, const char *after, size_t after_len, int64_t 
 /* Deletes the tag and queues its history for removal, in one
  * transaction; count_out (24 bytes) gets its last counter. 0; 1 no such
  * tag. */
-int tags_store_delete(struct db *db, const char *name, size_t len, char *count_out,
-		      struct diag *d);
+int tags_store_delete(struct db *db, const char *name, size_t len, char *count_out, struct diag *d);
 
 /* One rollup batch, in one transaction: locks the oldest `batch` raw rows
  * older than the start of the hour `days` days ago, adds them to their

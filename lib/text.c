@@ -48,8 +48,8 @@ text_valid_utf8(const char *str, size_t len)
 				return false;
 			cp = (cp << 6) | (s[i] & 0x3F);
 		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
 			return false;
 		s += n + 1;
 	}

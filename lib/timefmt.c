@@ -81,9 +81,8 @@ parse_date_part(const char **p, const char *end, int64_t *days)
 {
 	int y, mo, dd;
 
-	if (digits(p, end, 4, &y) < 0 || expect(p, end, '-') < 0 ||
-	    digits(p, end, 2, &mo) < 0 || expect(p, end, '-') < 0 ||
-	    digits(p, end, 2, &dd) < 0)
+	if (digits(p, end, 4, &y) < 0 || expect(p, end, '-') < 0 || digits(p, end, 2, &mo) < 0 ||
+	    expect(p, end, '-') < 0 || digits(p, end, 2, &dd) < 0)
 		return -1;
 	if (y < 1000 || mo < 1 || mo > 12 || dd < 1 || dd > days_in_month(y, (unsigned)mo))
 		return -1;
@@ -135,8 +134,7 @@ timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d)
 		goto bad;
 	/* the same range as the calendar forms: up to 9999-12-31 (compare the
 	 * seconds first: the product could overflow) */
-	if (secs > TIMEFMT_MAX_USEC / USEC_PER_SEC ||
-	    secs * USEC_PER_SEC + frac > TIMEFMT_MAX_USEC)
+	if (secs > TIMEFMT_MAX_USEC / USEC_PER_SEC || secs * USEC_PER_SEC + frac > TIMEFMT_MAX_USEC)
 		goto bad;
 	*usec = secs * USEC_PER_SEC + frac;
 	return 0;
@@ -160,16 +158,14 @@ timefmt_parse_date(const char *s, size_t len, int64_t *usec, struct diag *d)
 }
 
 int
-timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
-	      struct diag *d)
+timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec, struct diag *d)
 {
 	const char *p = s, *end = s + len;
 	int64_t days, frac, offset = 0, t;
 	int hh, mi, ss;
 	int rfc;
 
-	if ((flags & TIMEFMT_EPOCH) && len > 0 && len < 40 &&
-	    (len < 5 || s[4] != '-'))
+	if ((flags & TIMEFMT_EPOCH) && len > 0 && len < 40 && (len < 5 || s[4] != '-'))
 		return timefmt_parse_epoch(s, len, usec, d);
 	if (parse_date_part(&p, end, &days) < 0 || p >= end)
 		goto bad;

@@ -21,11 +21,10 @@
 #define TIMEFMT_MIN_USEC INT64_C(-30610224000000000)
 #define TIMEFMT_MAX_USEC INT64_C(253402300799999999)
 
-#define TIMEFMT_SQL_LEN 26   /* "YYYY-MM-DD HH:MM:SS.ffffff" */
-#define TIMEFMT_RFC_LEN 27   /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
+#define TIMEFMT_SQL_LEN 26 /* "YYYY-MM-DD HH:MM:SS.ffffff" */
+#define TIMEFMT_RFC_LEN 27 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
 
-int timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec,
-		  struct diag *d);
+int timefmt_parse(const char *s, size_t len, unsigned flags, int64_t *usec, struct diag *d);
 /* "YYYY-MM-DD" exactly; *usec is that day's midnight UTC. */
 int timefmt_parse_date(const char *s, size_t len, int64_t *usec, struct diag *d);
 /* Epoch seconds "1650108997.592079" (no sign, no exponent; the fraction
@@ -33,10 +32,10 @@ int timefmt_parse_date(const char *s, size_t len, int64_t *usec, struct diag *d)
 int timefmt_parse_epoch(const char *s, size_t len, int64_t *usec, struct diag *d);
 
 /* Formats into out (at least TIMEFMT_*_LEN + 1 bytes). */
-void timefmt_sql(int64_t usec, char *out);      /* with microseconds */
+void timefmt_sql(int64_t usec, char *out);         /* with microseconds */
 void timefmt_sql_seconds(int64_t usec, char *out); /* "YYYY-MM-DD HH:MM:SS" */
-void timefmt_rfc3339(int64_t usec, char *out);  /* always .ffffff and Z */
-size_t timefmt_epoch(int64_t usec, char *out);  /* "1650108997.592079"; returns the length */
+void timefmt_rfc3339(int64_t usec, char *out);     /* always .ffffff and Z */
+size_t timefmt_epoch(int64_t usec, char *out);     /* "1650108997.592079"; returns the length */
 
 /* Days since the epoch for a civil date, and back (proleptic Gregorian). */
 int64_t timefmt_days_from_civil(int y, unsigned m, unsigned d);
