@@ -6,12 +6,21 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "migrate.h"
 
 #define MIGRATE_MAX_FILES 1000
 #define MIGRATE_MAX_SIZE (4u << 20)
+/* The lease of one migrate run, renewed before each file: long, because
+ * one file may rebuild a large table; a run that died leaves it held
+ * until then (migrate_apply's message says how to free it). */
+#define MIGRATE_LEASE_SECONDS 3600
+/* How long a second run waits for the first before it gives up. */
+#define MIGRATE_WAIT_MS 600000
+#define MIGRATE_POLL_MS 500
 
 struct migration {
 	int version;
@@ -29,6 +38,20 @@ DB_QUERY(q_exists, "SELECT COUNT(*) FROM information_schema.tables"
 DB_QUERY(q_get, "SELECT checksum FROM schema_migrations WHERE version = ?");
 DB_QUERY(q_record, "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
 DB_QUERY(q_max, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+/* One run at a time, on every host: a lease row with the database clock,
+ * as the jobs take theirs (GET_LOCK is not there on Galera). */
+DB_QUERY(q_lock_create, "CREATE TABLE IF NOT EXISTS schema_migrate_lock ("
+			" id TINYINT UNSIGNED NOT NULL PRIMARY KEY,"
+			" holder VARCHAR(128) NULL,"
+			" lease_until DATETIME(6) NULL"
+			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+DB_QUERY(q_lock_row, "INSERT IGNORE INTO schema_migrate_lock (id) VALUES (1)");
+DB_QUERY(q_lock_take, "UPDATE schema_migrate_lock"
+		      " SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
+		      " WHERE id = 1 AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
+DB_QUERY(q_lock_holder, "SELECT holder, lease_until FROM schema_migrate_lock WHERE id = 1");
+DB_QUERY(q_lock_free, "UPDATE schema_migrate_lock SET holder = NULL, lease_until = NULL"
+		      " WHERE id = 1 AND holder = ?");
 
 static int
 by_version(const void *a, const void *b)
@@ -167,10 +190,96 @@ table_exists(struct db *db, bool *exists, struct diag *d)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Applies (apply) or only reports the migrations of dir.  Reporting
- * writes nothing: without schema_migrations every file is pending. */
+/* ------------------------------------------------------------- the lease */
+
+/* Runs one of the lease statements; *taken: whether it changed the row. */
 static int
-walk(struct db *db, const char *dir, FILE *out, int apply, int *pending, struct diag *d)
+lock_exec(struct db *db, struct db_query *q, const char *holder, bool *taken, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, q, d);
+
+	if (st == NULL)
+		return -1;
+	if (q == &q_lock_take) {
+		db_bind_str(st, 0, holder);
+		db_bind_int(st, 1, MIGRATE_LEASE_SECONDS);
+		db_bind_str(st, 2, holder);
+	} else if (q == &q_lock_free) {
+		db_bind_str(st, 0, holder);
+	}
+	if (db_exec(st, d) < 0)
+		return -1;
+	if (taken != NULL)
+		*taken = db_affected(st) == 1;
+	return 0;
+}
+
+/* Who holds the lease, and until when, into text. */
+static void
+lock_describe(struct db *db, char *text, size_t cap)
+{
+	struct diag d;
+	struct db_stmt *st = db_prepare(db, &q_lock_holder, &d);
+
+	snprintf(text, cap, "unknown");
+	if (st == NULL || db_execute(st, &d) < 0)
+		return;
+	if (db_fetch(st, &d) == 1)
+		snprintf(text, cap, "%s, lease until %s UTC",
+			 db_text(st, 0, NULL) ? db_text(st, 0, NULL) : "nobody",
+			 db_text(st, 1, NULL) ? db_text(st, 1, NULL) : "-");
+	db_release(st);
+}
+
+static void
+nap(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Takes the lease for holder, waiting up to MIGRATE_WAIT_MS for another
+ * run to end; says on out (may be NULL) that it waits. */
+static int
+lock_take(struct db *db, const char *holder, FILE *out, struct diag *d)
+{
+	char who[256];
+	bool taken = false;
+
+	if (lock_exec(db, &q_lock_create, holder, NULL, d) < 0 ||
+	    lock_exec(db, &q_lock_row, holder, NULL, d) < 0)
+		return -1;
+	for (long waited = 0;; waited += MIGRATE_POLL_MS) {
+		if (lock_exec(db, &q_lock_take, holder, &taken, d) < 0)
+			return -1;
+		if (taken)
+			return 0;
+		if (waited >= MIGRATE_WAIT_MS)
+			break;
+		if (waited == 0 && out != NULL) {
+			lock_describe(db, who, sizeof who);
+			fprintf(out, "waiting for another migrate to end (%s)\n", who);
+			fflush(out);
+		}
+		nap(MIGRATE_POLL_MS);
+	}
+	lock_describe(db, who, sizeof who);
+	diag_set(d, DIAG_CONFLICT,
+		 "another migrate still runs (%s); if it died, free its lease with:"
+		 " UPDATE schema_migrate_lock SET holder = NULL WHERE id = 1",
+		 who);
+	return -1;
+}
+
+/* ------------------------------------------------------------- the walk */
+
+/* Applies (apply) or only reports the migrations of dir.  Reporting
+ * writes nothing: without schema_migrations every file is pending.
+ * Applying renews holder's lease before each file. */
+static int
+walk(struct db *db, const char *dir, FILE *out, int apply, const char *holder, int *pending,
+     struct diag *d)
 {
 	struct migration *m;
 	size_t n;
@@ -178,8 +287,7 @@ walk(struct db *db, const char *dir, FILE *out, int apply, int *pending, struct 
 	int rc = -1;
 
 	*pending = 0;
-	if ((apply ? ensure_table(db, d) : table_exists(db, &table, d)) < 0 ||
-	    list_files(dir, &m, &n, d) < 0)
+	if ((!apply && table_exists(db, &table, d) < 0) || list_files(dir, &m, &n, d) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
@@ -215,6 +323,15 @@ walk(struct db *db, const char *dir, FILE *out, int apply, int *pending, struct 
 				fprintf(out, "pending  %s\n", m[i].name);
 			continue;
 		}
+		bool renewed = false;
+
+		if (lock_exec(db, &q_lock_take, holder, &renewed, d) < 0 || !renewed) {
+			if (!renewed)
+				diag_set(d, DIAG_CONFLICT, "lost the migrate lease before %s",
+					 m[i].name);
+			mem_free(text);
+			goto out;
+		}
 		if (db_exec_script(db, text, len, d) < 0) {
 			char msg[sizeof d->msg];
 
@@ -245,15 +362,26 @@ out:
 int
 migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d)
 {
-	int pending;
+	char host[64], holder[128];
+	struct diag ignored;
+	int pending, rc;
 
-	return walk(db, dir, out, 1, &pending, d);
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
+	if (ensure_table(db, d) < 0 || lock_take(db, holder, out, d) < 0)
+		return -1;
+	rc = walk(db, dir, out, 1, holder, &pending, d);
+	/* a lease left behind ends by itself; the run's own error matters more */
+	lock_exec(db, &q_lock_free, holder, NULL, &ignored);
+	return rc;
 }
 
 int
 migrate_status(struct db *db, const char *dir, FILE *out, int *pending, struct diag *d)
 {
-	return walk(db, dir, out, 0, pending, d);
+	return walk(db, dir, out, 0, NULL, pending, d);
 }
 
 int

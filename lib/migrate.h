@@ -11,7 +11,10 @@
 #include "db.h"
 #include "diag.h"
 
-/* Applies what is pending, reporting each file on out (may be NULL). */
+/* Applies what is pending, reporting each file on out (may be NULL).  One
+ * run at a time across every host: a lease row in schema_migrate_lock
+ * (created here, as schema_migrations is), renewed before each file; a
+ * second run waits up to 10 minutes for the first, saying so on out. */
 int migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d);
 /* Prints applied and pending migrations; *pending gets their count.
  * Read-only: a database without schema_migrations (never migrated) has

@@ -281,6 +281,39 @@ def test_status_creates_nothing(s):
                        timeout=60)
 
 
+def test_concurrent_migrates_take_turns(s):
+    """Three cairnctl migrate at once on a new database (hosts deploying
+    together): one applies, the others wait for its lease and find nothing
+    left; all succeed, each migration is applied once, the lease is free."""
+    db = "ctl_" + uuid.uuid4().hex[:8]
+    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e"]
+    subprocess.run(admin + [f"CREATE DATABASE {db}; GRANT ALL ON {db}.* TO "
+                            f"'{s.env['CAIRN_DB_USER']}'@'localhost'"],
+                   check=True, capture_output=True, timeout=60)
+    try:
+        e = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+        e["CAIRN_DB_NAME"] = db
+        runs = [subprocess.Popen([os.path.join(s.env["CAIRN_BUILD_DIR"], "bin", "cairnctl"),
+                                  "--config", s.env["CAIRN_CONF"], "migrate"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=e, stdin=subprocess.DEVNULL) for _ in range(3)]
+        outs = [r.communicate(timeout=300) for r in runs]
+        eq([r.returncode for r in runs], [0, 0, 0], f"every run succeeds: {outs}")
+        files = len([f for f in os.listdir(os.path.join(s.src, "sql"))
+                     if f.endswith(".sql") and f[:4].isdigit()])
+        got = subprocess.run(admin + [f"SELECT COUNT(*), COUNT(DISTINCT version) FROM "
+                                      f"{db}.schema_migrations; SELECT COALESCE(holder, "
+                                      f"'free') FROM {db}.schema_migrate_lock"],
+                             check=True, capture_output=True, text=True, timeout=60).stdout
+        eq(got.split(), [str(files), str(files), "free"], "applied once each, lease free")
+        applied = sum(o.count("applied  ") for o, _ in outs)
+        eq(applied, files, f"the files were applied by one run between them: {outs}")
+    finally:
+        subprocess.run(admin + [f"DROP DATABASE IF EXISTS {db}"], capture_output=True,
+                       timeout=60)
+
+
 # ------------------------------------------------ 7. too many allowed_ips
 
 def test_too_many_allowed_ips(s):
