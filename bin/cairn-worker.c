@@ -67,8 +67,12 @@ reload_config(void)
 		return;
 	}
 	log_close();
-	if (open_log() < 0)
+	if (open_log() < 0) {
 		log_open("cairn-worker", config_str("log.level"), NULL, false);
+		log_error("SIGHUP: configuration reloaded, but the log file could not be "
+			  "reopened: logging to stderr");
+		return;
+	}
 	log_info("SIGHUP: configuration reloaded and log reopened");
 }
 
@@ -154,6 +158,9 @@ main(int argc, char **argv)
 			       &stop);
 	}
 	log_info("cairn-worker stopping");
+	if (jobs_release(db, holder, &d) < 0)
+		log_warn("could not give back the job leases (%s); they expire by themselves",
+			 d.msg);
 	/* SIGTERM: give back what waits, finish the calls in flight */
 	geo_enrich_shutdown(geo, db);
 	geo_enrich_free(geo);

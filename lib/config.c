@@ -161,15 +161,34 @@ config_choice(const char *words, const char *value)
 	return false;
 }
 
+/* What a message may echo of a name or value from a file or the
+ * environment, which a terminal may show: its first 64 bytes, anything
+ * but printable ASCII as '?'. */
+#define CONFIG_ECHO_MAX 64
+
+static const char *
+config_echo(const char *s, size_t len, char out[CONFIG_ECHO_MAX + 1])
+{
+	size_t n = len < CONFIG_ECHO_MAX ? len : CONFIG_ECHO_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[n] = '\0';
+	return out;
+}
+
 static int
 config_convert(const struct config_key *k, const char *value, long long *out, struct diag *d)
 {
+	char echo[CONFIG_ECHO_MAX + 1];
+
 	if (k->type == CONFIG_STR) {
 		for (size_t i = 0; i < sizeof config_choices / sizeof config_choices[0]; i++) {
 			if (strcmp(config_choices[i].name, k->name) == 0 &&
 			    !config_choice(config_choices[i].words, value)) {
 				diag_set(d, DIAG_INVALID, "%s: expected one of %s, got '%s'",
-					 k->name, config_choices[i].words, value);
+					 k->name, config_choices[i].words,
+					 config_echo(value, strlen(value), echo));
 				return -1;
 			}
 		}
@@ -187,7 +206,8 @@ config_convert(const struct config_key *k, const char *value, long long *out, st
 			*out = 0;
 			return 0;
 		}
-		diag_set(d, DIAG_INVALID, "%s: expected true or false, got '%s'", k->name, value);
+		diag_set(d, DIAG_INVALID, "%s: expected true or false, got '%s'", k->name,
+			 config_echo(value, strlen(value), echo));
 		return -1;
 	}
 	char *end;
@@ -197,7 +217,7 @@ config_convert(const struct config_key *k, const char *value, long long *out, st
 
 	if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
 		diag_set(d, DIAG_INVALID, "%s: expected an integer from %lld to %lld, got '%s'",
-			 k->name, k->min, k->max, value);
+			 k->name, k->min, k->max, config_echo(value, strlen(value), echo));
 		return -1;
 	}
 	*out = v;
@@ -237,7 +257,10 @@ config_set(const char *key, const char *value, struct diag *d)
 	if (!config_ready)
 		config_reset();
 	if (config_find(key, strlen(key), &i) == NULL) {
-		diag_set(d, DIAG_INVALID, "unknown setting '%s'", key);
+		char echo[CONFIG_ECHO_MAX + 1];
+
+		diag_set(d, DIAG_INVALID, "unknown setting '%s'",
+			 config_echo(key, strlen(key), echo));
 		return -1;
 	}
 	return config_assign(i, value, d);
@@ -294,16 +317,10 @@ config_parse_text(const char *text, size_t len, const char *origin, struct diag 
 		size_t i;
 
 		if (config_find(ks, (size_t)(ke - ks), &i) == NULL) {
-			char name[65];
-			size_t n = (size_t)(ke - ks) < sizeof name - 1 ? (size_t)(ke - ks)
-								       : sizeof name - 1;
+			char echo[CONFIG_ECHO_MAX + 1];
 
-			/* echoed to a terminal: nothing but printable ASCII */
-			for (size_t j = 0; j < n; j++)
-				name[j] = ks[j] >= 0x20 && ks[j] < 0x7f ? ks[j] : '?';
-			name[n] = '\0';
 			diag_set(d, DIAG_INVALID, "%s:%u: unknown setting '%s'", origin, line,
-				 name);
+				 config_echo(ks, (size_t)(ke - ks), echo));
 			return -1;
 		}
 		char *value = mem_alloc((size_t)(ve - vs) + 1);

@@ -9,10 +9,10 @@
 #include "log.h"
 #include "timefmt.h"
 
-/* A run is a slice of steps: it ends when the job has nothing more to do
- * or after JOBS_SLICE_US, whichever comes first.  A job with more left is
- * due again at once, and the worker drives its geo calls in between, so a
- * backlog never holds calls in flight past their timeout. */
+/* A run goes in slices of steps of about JOBS_SLICE_US, and the worker
+ * drives its geo calls between slices, so a backlog does not hold calls
+ * in flight past their timeout.  The run keeps the job's lease from slice
+ * to slice. */
 #define JOBS_SLICE_US 50000
 
 DB_QUERY(q_ensure, "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?, NOW(6))");
@@ -21,6 +21,8 @@ DB_QUERY(q_take, "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTER
 		 " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
 DB_QUERY(q_renew, "UPDATE job_leases SET lease_until = NOW(6) + INTERVAL ? SECOND"
 		  " WHERE name = ? AND holder = ?");
+DB_QUERY(q_release_all, "UPDATE job_leases SET holder = NULL, lease_until = NULL,"
+			" next_run_at = NOW(6) WHERE holder = ?");
 DB_QUERY(q_release, "UPDATE job_leases SET holder = NULL, lease_until = NULL,"
 		    " next_run_at = NOW(6) + INTERVAL ? SECOND, last_run_at = NOW(6),"
 		    " runs = runs + 1, failures = failures + ?, last_error = ?"
@@ -71,16 +73,35 @@ release(struct db *db, const struct job *job, const char *holder, unsigned next_
 	return db_exec(st, d);
 }
 
-/* Runs one slice of a job whose lease this worker holds.  Returns 1 when
- * the job has more to do now (it is released as due at once), 0 when it
- * is done or failed (released with its interval), -1 if the database is
- * unavailable. */
+/* What this worker knows of each job between ticks: whether its lease row
+ * exists, when to ask again (every JOBS_RECHECK_MS at most, or the job's
+ * interval if shorter), and the run it is in the middle of.  The database
+ * stays the authority: an operator who sets next_run_at to now sees the
+ * job run within JOBS_RECHECK_MS. */
+#define JOBS_MAX 64
+#define JOBS_RECHECK_MS 2000
+
+struct job_state {
+	bool ensured;     /* its job_leases row exists */
+	int64_t next_try; /* CLOCK_MONOTONIC ms */
+	int run_steps;    /* steps of the run so far, over its slices */
+	double run_ms;    /* and their time */
+};
+
+static struct job_state job_states[JOBS_MAX];
+
+/* Runs one slice of a job whose lease this worker holds.  A run with more
+ * to do keeps the lease (renewed), so no other worker takes the job in
+ * the middle of it and the next tick goes on with it: returns 1.  A run
+ * that ends (done, failed, or the worker stopping) releases the job, due
+ * again after its interval (or at once when stopped with work left):
+ * returns 0.  -1 if the database is unavailable. */
 static int
-run_job(struct db *db, const struct job *job, const char *holder, volatile sig_atomic_t *stop,
-	struct diag *d)
+run_job(struct db *db, const struct job *job, struct job_state *js, const char *holder,
+	volatile sig_atomic_t *stop, struct diag *d)
 {
 	uint64_t t0 = timefmt_monotonic_us();
-	int steps = 0, more = 1;
+	int more = 1;
 	uint64_t affected;
 	struct diag err;
 	const char *error = NULL;
@@ -91,22 +112,28 @@ run_job(struct db *db, const struct job *job, const char *holder, volatile sig_a
 			error = err.msg;
 			break;
 		}
-		steps++;
-		if (!more || timefmt_monotonic_us() - t0 >= JOBS_SLICE_US)
+		js->run_steps++;
+		if (!more)
 			break;
 		if (exec_lease(db, &q_renew, job, holder, &affected, d) < 0 || affected == 0) {
 			log_warn("job %s: lost its lease", job->name);
+			js->run_steps = 0;
+			js->run_ms = 0;
 			return 0;
 		}
+		if (timefmt_monotonic_us() - t0 >= JOBS_SLICE_US)
+			break;
 	}
-	double ms = (double)(timefmt_monotonic_us() - t0) / 1e3;
-
+	js->run_ms += (double)(timefmt_monotonic_us() - t0) / 1e3;
+	if (error == NULL && more && !*stop)
+		return 1;
 	if (error != NULL)
-		log_error("job %s failed after %d steps: %s", job->name, steps, error);
-	else if (more)
-		log_debug("job %s: %d steps in %.1f ms, more left", job->name, steps, ms);
+		log_error("job %s failed after %d steps: %s", job->name, js->run_steps, error);
 	else
-		log_info("job %s: %d steps in %.1f ms", job->name, steps, ms);
+		log_info("job %s: %d steps in %.1f ms%s", job->name, js->run_steps, js->run_ms,
+			 more ? " (stopped, more left)" : "");
+	js->run_steps = 0;
+	js->run_ms = 0;
 	if (error != NULL && db_error_unavailable(&err)) {
 		*d = err;
 		return -1;
@@ -114,23 +141,8 @@ run_job(struct db *db, const struct job *job, const char *holder, volatile sig_a
 	more = more && error == NULL;
 	if (release(db, job, holder, more ? 0 : job->interval_seconds, error, d) < 0)
 		return -1;
-	return more;
+	return 0;
 }
-
-/* What this worker knows of each job between ticks: whether its lease row
- * exists, and when to ask again (every JOBS_RECHECK_MS at most, or the
- * job's interval if shorter).  The database stays the authority: an
- * operator who sets next_run_at to now sees the job run within
- * JOBS_RECHECK_MS. */
-#define JOBS_MAX 64
-#define JOBS_RECHECK_MS 2000
-
-struct job_state {
-	bool ensured;     /* its job_leases row exists */
-	int64_t next_try; /* CLOCK_MONOTONIC ms */
-};
-
-static struct job_state job_states[JOBS_MAX];
 
 int
 jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
@@ -162,10 +174,13 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 		if (exec_lease(db, &q_take, &jobs[i], holder, &affected, d) < 0)
 			return -1;
 		if (affected == 0) {
+			/* not ours (any more): a run of ours it was in is over */
+			js->run_steps = 0;
+			js->run_ms = 0;
 			js->next_try = timefmt_monotonic_ms() + recheck;
 			continue;
 		}
-		rc = run_job(db, &jobs[i], holder, stop, d);
+		rc = run_job(db, &jobs[i], js, holder, stop, d);
 		if (rc < 0)
 			return -1;
 		js->next_try = rc == 1 ? 0 : timefmt_monotonic_ms() + recheck;
@@ -173,4 +188,15 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 		ran++;
 	}
 	return ran;
+}
+
+int
+jobs_release(struct db *db, const char *holder, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_release_all, d);
+
+	if (st == NULL)
+		return -1;
+	db_bind_str(st, 0, holder);
+	return db_exec(st, d);
 }

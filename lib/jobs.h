@@ -22,17 +22,21 @@ struct job {
 	int (*step)(struct db *db, int *more, struct diag *d);
 };
 
-/* Runs one slice (at most about 50 ms of steps) of every due job.  The
- * worker remembers when each job may next be due and asks the database
- * only then, so an idle worker costs a few statements a second.  Sets
- * *more_left when a job stopped at the end of its slice with work left:
- * call again soon.  Returns the number of jobs that ran, or -1 if the
- * database failed. */
+/* Runs one slice (about 50 ms of steps) of every due job.  The worker
+ * remembers when each job may next be due and asks the database only
+ * then, so an idle worker costs a few statements a second.  A run with
+ * work left at the end of its slice keeps the job's lease and sets
+ * *more_left: call again soon, and the run goes on.  Returns the number
+ * of jobs that ran, or -1 if the database failed. */
 /* How long the worker drives its geo calls between two slices of a job
  * with work left: the job gets about half the time. */
 #define JOBS_BACKLOG_PAUSE_MS 50
 
 int jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	      volatile sig_atomic_t *stop, bool *more_left, struct diag *d);
+
+/* At shutdown: gives back the leases of runs still going, due again at
+ * once, so another worker need not wait for them to expire. */
+int jobs_release(struct db *db, const char *holder, struct diag *d);
 
 #endif

@@ -667,21 +667,32 @@ kv_sweep_step(struct db *db, int *more, struct diag *d)
 
 /* The kv-count job walks the keys in chunks of KV_COUNT_CHUNK, one a
  * step, and sets the gauge when a walk ends: no statement grows with the
- * table.  Keys written during a walk may or may not be counted. */
+ * table.  Keys written during a walk may or may not be counted.  The walk
+ * is this process's: a run keeps the job's lease from step to step, and
+ * a walk whose last step is older than KV_COUNT_STALE_MS (its run was
+ * cut off: the database went away, or another worker took the job over)
+ * starts again from the first key. */
 #define KV_COUNT_CHUNK 50000
+#define KV_COUNT_STALE_MS 5000
 
 static struct {
 	char after[KV_KEY_MAX];
 	size_t after_len;
 	int64_t live;
+	int64_t last_ms; /* CLOCK_MONOTONIC of the walk's last step */
 } count_walk;
 
 int
 kv_count_step(struct db *db, int *more, struct diag *d)
 {
-	int64_t scanned, live, keys;
+	int64_t scanned, live, keys, now = timefmt_monotonic_ms();
 
 	*more = 0;
+	if (now - count_walk.last_ms > KV_COUNT_STALE_MS) {
+		count_walk.after_len = 0;
+		count_walk.live = 0;
+	}
+	count_walk.last_ms = now;
 	if (kv_store_count_chunk(db, count_walk.after, &count_walk.after_len, KV_COUNT_CHUNK,
 				 &scanned, &live, d) < 0)
 		return -1;

@@ -1144,6 +1144,17 @@ cli_masks(const char *arg, const char **masks, size_t *lens, size_t *n)
 	return rc;
 }
 
+/* Whether name follows the naming rule; says so on stderr when not (a
+ * usage error: nothing is looked up). */
+static bool
+cli_name_valid(const char *name)
+{
+	if (logs_service_name_valid(name, strlen(name)))
+		return true;
+	fprintf(stderr, "cairnctl: the service name must be 1 to 64 of A-Z a-z 0-9 _ . -\n");
+	return false;
+}
+
 static int
 cli_add(struct db *db, int argc, char **argv)
 {
@@ -1173,11 +1184,8 @@ cli_add(struct db *db, int argc, char **argv)
 		fprintf(stderr, "cairnctl: --retention-days must be 1 to %d\n", LOGS_RETENTION_MAX);
 		return CLI_EXIT_USAGE;
 	}
-	if (!logs_service_name_valid(name, strlen(name))) {
-		fprintf(stderr,
-			"cairnctl: the service name must be 1 to 64 of A-Z a-z 0-9 _ . -\n");
+	if (!cli_name_valid(name))
 		return CLI_EXIT_USAGE;
-	}
 	if (ips_arg != NULL && cli_masks(ips_arg, masks, lens, &n) < 0)
 		return CLI_EXIT_USAGE;
 	buf_init(&ips, LOGS_ALLOWED_IPS_CAP - 1);
@@ -1231,10 +1239,8 @@ cli_rotate(struct db *db, int argc, char **argv)
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (!logs_service_name_valid(name, strlen(name))) {
-		fprintf(stderr, "cairnctl: no service named '%s'\n", name);
-		return CLI_EXIT_FAILURE;
-	}
+	if (!cli_name_valid(name))
+		return CLI_EXIT_USAGE;
 	rc = logs_store_service_rotate(db, name, strlen(name), key, &d);
 	if (rc < 0)
 		return cli_fail(&d);
@@ -1263,10 +1269,8 @@ cli_disable(struct db *db, int argc, char **argv)
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (!logs_service_name_valid(name, strlen(name))) {
-		fprintf(stderr, "cairnctl: no service named '%s'\n", name);
-		return CLI_EXIT_FAILURE;
-	}
+	if (!cli_name_valid(name))
+		return CLI_EXIT_USAGE;
 	s = mem_calloc(1, sizeof *s);
 	rc = logs_store_service_disable(db, name, strlen(name), s, &d);
 	if (rc == 0)
@@ -1323,10 +1327,10 @@ logs_cli_purge(struct db *db, int argc, char **argv)
 		fprintf(stderr, "cairnctl: the date must be YYYY-MM-DD, not '%s'\n", date);
 		return CLI_EXIT_USAGE;
 	}
+	if (!cli_name_valid(name))
+		return CLI_EXIT_USAGE;
 	s = mem_calloc(1, sizeof *s);
-	rc = logs_service_name_valid(name, strlen(name))
-		     ? logs_store_service_get(db, name, strlen(name), s, &d)
-		     : 1;
+	rc = logs_store_service_get(db, name, strlen(name), s, &d);
 	if (rc == 0)
 		rc = logs_store_purge(db, s->id, day, dry_run, &deleted, &d);
 	mem_free(s);

@@ -244,6 +244,11 @@ def test_exit_codes_usage_2_runtime_1(s):
         r = ctl(s, "key", "create", "--name", name, "--scopes", scopes)
         eq(r.returncode, 2, f"key create {name!r} {scopes!r}: {r.stderr}")
     eq(ctl(s, "service", "add", "bad name").returncode, 2, "service add bad name")
+    for cmd in (("service", "rotate"), ("service", "disable"), ("purge",)):
+        args = (*cmd, "bad name!") + (("2007-07-08",) if cmd == ("purge",) else ())
+        r = ctl(s, *args)
+        eq(r.returncode, 2, f"{' '.join(cmd)} bad name: {r.stderr}")
+        assert "must be 1 to 64" in r.stderr, r.stderr
     eq(ctl(s, "purge", "x", "07/08/2007").returncode, 2, "purge bad date")
     eq(ctl(s, "key", "revoke", "0").returncode, 2, "key revoke bad id")
     # failures at run time: 1

@@ -197,6 +197,14 @@ START_TEST(test_unknown_key)
 	/* the name is echoed with anything but printable ASCII replaced */
 	ck_assert_int_eq(parse("x\x1b[31my\xc3\xa9 = 1\n", &d), -1);
 	ck_assert_str_eq(d.msg, "test.conf:1: unknown setting 'x?[31my?" "?'");
+	/* values too, in every message that echoes one */
+	ck_assert_int_eq(parse("db.port = \x1b[31m1\n", &d), -1);
+	ck_assert_str_eq(d.msg,
+			 "test.conf:1: db.port: expected an integer from 1 to 65535, got '?[31m1'");
+	ck_assert_int_eq(parse("log.level = \x1b]0;x\x07\n", &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "got '?]0;x?'"));
+	ck_assert_int_eq(parse("debug.routes = \x9b\n", &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "got '?'"));
 }
 END_TEST
 
