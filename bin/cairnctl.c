@@ -211,7 +211,7 @@ cmd_key(struct db *db, int argc, char **argv)
 	else if (argc >= 1 && strcmp(argv[0], "revoke") == 0)
 		rc = key_revoke(db, argc - 1, argv + 1);
 	else
-		fputs(ctl_usage, stderr);
+		rc = cli_no_subcommand(ctl_usage, argc, argv);
 	return rc;
 }
 

@@ -58,7 +58,8 @@ take_opt(const struct cli_opt *o, int argc, char **argv, int *i)
 	return 0;
 }
 
-/* Everything but loading the configuration: 0, or -1 after the message. */
+/* Everything but loading the configuration: 0; 1 for --help; or -1
+ * after the message. */
 static int
 parse_line(const struct cli_opt *opts, int argc, char **argv, struct cli_pos *pos,
 	   const char **config)
@@ -76,6 +77,8 @@ parse_line(const struct cli_opt *opts, int argc, char **argv, struct cli_pos *po
 			options = false;
 			continue;
 		}
+		if (options && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
+			return 1;
 		if (options && a[0] == '-' && a[1] != '\0') {
 			o = strcmp(a, "--config") == 0 ? &config_opt : find_opt(opts, a);
 			if (o == NULL) {
@@ -108,14 +111,30 @@ cli_parse(const char *usage, const struct cli_opt *opts, int argc, char **argv, 
 	struct diag d;
 	int rc = CLI_EXIT_OK;
 
-	if (parse_line(opts, argc, argv, pos, &config) < 0) {
+	int parsed = parse_line(opts, argc, argv, pos, &config);
+
+	if (parsed < 0) {
 		fputs(usage, stderr);
 		rc = CLI_EXIT_USAGE;
+	} else if (parsed == 1) {
+		fputs(usage, stdout);
+		rc = CLI_EXIT_HELP;
 	} else if (config_load(config, &d) < 0) {
 		fprintf(stderr, "cairnctl: %s\n", d.msg);
 		rc = CLI_EXIT_FAILURE;
 	}
 	return rc;
+}
+
+int
+cli_no_subcommand(const char *usage, int argc, char **argv)
+{
+	if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		fputs(usage, stdout);
+		return CLI_EXIT_HELP;
+	}
+	fputs(usage, stderr);
+	return CLI_EXIT_USAGE;
 }
 
 void
@@ -134,6 +153,8 @@ cli_finish(int status)
 {
 	int err = fflush(stdout) == 0 ? 0 : errno;
 
+	if (status == CLI_EXIT_HELP)
+		status = CLI_EXIT_OK;
 	if (err != 0 || ferror(stdout)) {
 		fprintf(stderr, "cairnctl: cannot write the output%s%s\n", err != 0 ? ": " : "",
 			err != 0 ? strerror(err) : "");

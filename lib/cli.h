@@ -30,6 +30,9 @@
 #include <stddef.h>
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+/* cli_parse's answer to --help: usage was printed on stdout and nothing
+ * is to be done; cli_finish turns it into exit status 0. */
+#define CLI_EXIT_HELP 100
 
 #define CLI_LIST_MAX 256 /* values of one repeatable option; positional arguments */
 
@@ -65,9 +68,15 @@ void cli_start(const char *config_path);
  * configuration (the --config file, or the default) and returns 0.
  * Otherwise returns the exit status after saying why on stderr:
  * CLI_EXIT_USAGE, followed by usage, or CLI_EXIT_FAILURE when the
- * configuration could not be loaded. */
+ * configuration could not be loaded; or, for --help or -h among the
+ * options, CLI_EXIT_HELP after printing usage on stdout. */
 int cli_parse(const char *usage, const struct cli_opt *opts, int argc, char **argv,
 	      struct cli_pos *pos);
+
+/* A family of commands (key, service, tags, kv, geo) given no known
+ * subcommand: usage on stdout and CLI_EXIT_HELP for a lone --help or -h,
+ * else usage on stderr and CLI_EXIT_USAGE. */
+int cli_no_subcommand(const char *usage, int argc, char **argv);
 
 /* Prints secret, shown only now, on a line of stdout, and keeps what
  * cli_finish must tell the operator if stdout did not take it: that the
@@ -76,9 +85,9 @@ void cli_show_secret(const char *secret, const char *if_lost, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Flushes stdout and checks it: the end of every command.  Returns
- * status, or CLI_EXIT_FAILURE (status 0) when the output could not be
- * written, after saying so on stderr, with the message of
- * cli_show_secret if a secret was printed. */
+ * status (0 for CLI_EXIT_HELP), or CLI_EXIT_FAILURE (status 0) when the
+ * output could not be written, after saying so on stderr, with the
+ * message of cli_show_secret if a secret was printed. */
 int cli_finish(int status);
 
 #endif

@@ -511,7 +511,7 @@ geo_cli(struct db *db, int argc, char **argv)
 		if (rc == CLI_EXIT_OK)
 			rc = cli_requeue(db);
 	} else {
-		fputs(cli_usage, stderr);
+		rc = cli_no_subcommand(cli_usage, argc, argv);
 	}
 	return rc;
 }

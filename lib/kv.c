@@ -752,15 +752,12 @@ kv_cli(struct db *db, int argc, char **argv)
 	bool sweep = argc >= 1 && strcmp(argv[0], "sweep") == 0;
 	int rc = CLI_EXIT_USAGE;
 
-	if (argc == 1 && strcmp(argv[0], "--help") == 0) {
-		fputs(cli_usage, stdout);
-		rc = CLI_EXIT_OK;
-	} else if (stats || sweep) {
+	if (stats || sweep) {
 		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
 		if (rc == CLI_EXIT_OK)
 			rc = stats ? cli_stats(db) : cli_sweep(db);
 	} else {
-		fputs(cli_usage, stderr);
+		rc = cli_no_subcommand(cli_usage, argc, argv);
 	}
 	return rc;
 }

@@ -1299,7 +1299,7 @@ logs_cli_service(struct db *db, int argc, char **argv)
 	else if (argc >= 1 && strcmp(argv[0], "disable") == 0)
 		rc = cli_disable(db, argc - 1, argv + 1);
 	else
-		fputs(cli_usage, stderr);
+		rc = cli_no_subcommand(cli_usage, argc, argv);
 	return rc;
 }
 

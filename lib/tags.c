@@ -680,7 +680,7 @@ tags_cli(struct db *db, int argc, char **argv)
 		if (rc == CLI_EXIT_OK)
 			rc = rollup ? cli_rollup(db) : cli_purge(db);
 	} else {
-		fputs(cli_usage, stderr);
+		rc = cli_no_subcommand(cli_usage, argc, argv);
 	}
 	return rc;
 }

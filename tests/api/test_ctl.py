@@ -257,6 +257,13 @@ def test_exit_codes_usage_2_runtime_1(s):
     eq(ctl(s, "service", "rotate", uniq("nope")).returncode, 1, "no such service")
     eq(ctl(s, "key", "list", env={"CAIRN_DB_SOCKET": "/nonexistent.sock"}).returncode, 1,
        "database down")
+    # --help anywhere a command or subcommand is expected: usage on stdout, 0
+    for args in (("key", "--help"), ("service", "-h"), ("tags", "--help"), ("geo", "--help"),
+                 ("kv", "--help"), ("event", "--help"), ("key", "create", "--help"),
+                 ("purge", "--help"), ("migrate", "--help"), ("service", "add", "x", "-h")):
+        r = ctl(s, *args)
+        eq(r.returncode, 0, f"{args}: {r.stderr}")
+        assert "usage" in r.stdout.lower() and r.stderr == "", (args, r.stdout, r.stderr)
     # the contract is in the usage text
     r = ctl(s, "--help")
     eq(r.returncode, 0, r.stderr)
