@@ -1,6 +1,7 @@
 """cairnctl's command lines (lib/cli.h): --config before or after the
 command, strict options on every subcommand, "--", exit statuses, output
 that could not be written, and the commands whose arguments were misread."""
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -272,38 +273,43 @@ def test_exit_codes_usage_2_runtime_1(s):
 
 # ----------------------------------------------------- 6. status read-only
 
-def test_status_creates_nothing(s):
+@contextlib.contextmanager
+def fresh_database(s):
+    """A new, empty database the stack's account may use, dropped after:
+    yields its name and a function that runs SQL as the admin user."""
     db = "ctl_" + uuid.uuid4().hex[:8]
     admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
              "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e"]
-    subprocess.run(admin + [f"CREATE DATABASE {db}; GRANT ALL ON {db}.* TO "
-                            f"'{s.env['CAIRN_DB_USER']}'@'localhost'"],
-                   check=True, capture_output=True, timeout=60)
+
+    def sql(text):
+        return subprocess.run(admin + [text], check=True, capture_output=True, text=True,
+                              timeout=60).stdout
+    sql(f"CREATE DATABASE {db}; GRANT ALL ON {db}.* TO '{s.env['CAIRN_DB_USER']}'@'localhost'")
     try:
-        files = len([f for f in os.listdir(os.path.join(s.src, "sql"))
-                     if f.endswith(".sql") and f[:4].isdigit()])
-        r = ctl(s, "status", env={"CAIRN_DB_NAME": db})
-        eq(r.returncode, 1, f"pending: {r.stdout} {r.stderr}")
-        assert f"pending migrations: {files}" in r.stdout, r.stdout
-        tables = subprocess.run(admin + [f"SHOW TABLES FROM {db}"], check=True,
-                                capture_output=True, text=True, timeout=60).stdout
-        eq(tables, "", "status created nothing")
+        yield db, sql
     finally:
         subprocess.run(admin + [f"DROP DATABASE IF EXISTS {db}"], capture_output=True,
                        timeout=60)
+
+
+def migration_files(s):
+    return len([f for f in os.listdir(os.path.join(s.src, "sql"))
+                if f.endswith(".sql") and f[:4].isdigit()])
+
+
+def test_status_creates_nothing(s):
+    with fresh_database(s) as (db, sql):
+        r = ctl(s, "status", env={"CAIRN_DB_NAME": db})
+        eq(r.returncode, 1, f"pending: {r.stdout} {r.stderr}")
+        assert f"pending migrations: {migration_files(s)}" in r.stdout, r.stdout
+        eq(sql(f"SHOW TABLES FROM {db}"), "", "status created nothing")
 
 
 def test_concurrent_migrates_take_turns(s):
     """Three cairnctl migrate at once on a new database (hosts deploying
     together): one applies, the others wait for its lease and find nothing
     left; all succeed, each migration is applied once, the lease is free."""
-    db = "ctl_" + uuid.uuid4().hex[:8]
-    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e"]
-    subprocess.run(admin + [f"CREATE DATABASE {db}; GRANT ALL ON {db}.* TO "
-                            f"'{s.env['CAIRN_DB_USER']}'@'localhost'"],
-                   check=True, capture_output=True, timeout=60)
-    try:
+    with fresh_database(s) as (db, sql):
         e = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
         e["CAIRN_DB_NAME"] = db
         runs = [subprocess.Popen([os.path.join(s.env["CAIRN_BUILD_DIR"], "bin", "cairnctl"),
@@ -312,18 +318,12 @@ def test_concurrent_migrates_take_turns(s):
                                  env=e, stdin=subprocess.DEVNULL) for _ in range(3)]
         outs = [r.communicate(timeout=300) for r in runs]
         eq([r.returncode for r in runs], [0, 0, 0], f"every run succeeds: {outs}")
-        files = len([f for f in os.listdir(os.path.join(s.src, "sql"))
-                     if f.endswith(".sql") and f[:4].isdigit()])
-        got = subprocess.run(admin + [f"SELECT COUNT(*), COUNT(DISTINCT version) FROM "
-                                      f"{db}.schema_migrations; SELECT COALESCE(holder, "
-                                      f"'free') FROM {db}.schema_migrate_lock"],
-                             check=True, capture_output=True, text=True, timeout=60).stdout
+        files = migration_files(s)
+        got = sql(f"SELECT COUNT(*), COUNT(DISTINCT version) FROM {db}.schema_migrations;"
+                  f" SELECT COALESCE(holder, 'free') FROM {db}.schema_migrate_lock")
         eq(got.split(), [str(files), str(files), "free"], "applied once each, lease free")
         applied = sum(o.count("applied  ") for o, _ in outs)
         eq(applied, files, f"the files were applied by one run between them: {outs}")
-    finally:
-        subprocess.run(admin + [f"DROP DATABASE IF EXISTS {db}"], capture_output=True,
-                       timeout=60)
 
 
 # ------------------------------------------------ 7. too many allowed_ips
