@@ -4,6 +4,7 @@
  * in-process with workers = 0). */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,10 @@ serve(size_t slot, volatile sig_atomic_t *stop, void *arg)
 
 static const char *config_path;
 
-/* SIGHUP in the master: re-read the file; keep the old settings if it is
- * bad.  The pool size and the metrics layout stay as they were. */
+/* SIGHUP in the master: re-read the file (a bad one leaves the old
+ * settings in force) and reopen the log file, so logrotate can move it
+ * away; the children replaced next inherit the new one.  The pool size
+ * and the metrics layout stay as they were. */
 static void
 reload(void *arg)
 {
@@ -50,6 +53,15 @@ reload(void *arg)
 	if (config_load(config_path, &d) < 0) {
 		log_error("SIGHUP: configuration not reloaded, keeping the old one: %s", d.msg);
 		return;
+	}
+	log_close();
+	if (log_open("cairn.fcgi", config_str("log.level"), config_str("log.file"),
+		     config_bool("log.syslog")) < 0) {
+		int err = errno;
+
+		log_open("cairn.fcgi", config_str("log.level"), NULL, false);
+		log_error("SIGHUP: cannot open log file %s: %s; logging to stderr",
+			  config_str("log.file"), strerror(err));
 	}
 	if (config_int("workers") != workers)
 		log_warn("SIGHUP: a new pool size takes effect only after a restart");
@@ -88,7 +100,8 @@ main(int argc, char **argv)
 	}
 	if (log_open("cairn.fcgi", config_str("log.level"), config_str("log.file"),
 		     config_bool("log.syslog")) < 0) {
-		fprintf(stderr, "cairn.fcgi: cannot open log file %s\n", config_str("log.file"));
+		fprintf(stderr, "cairn.fcgi: cannot open log file %s: %s\n", config_str("log.file"),
+			strerror(errno));
 		return 1;
 	}
 	if (http_fcgi_init() < 0 || http_fcgi_is_cgi()) {

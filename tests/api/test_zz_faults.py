@@ -355,6 +355,20 @@ def test_sighup_reloads_configuration(s):
     eq(r.status, 400, "back to the default limit (and the name is too long)")
 
 
+def test_sighup_reopens_the_pool_log(s):
+    """logrotate moves the log away and sends SIGHUP: the master reopens
+    log.file, and the workers it starts then write to the new file."""
+    log = s.env["CAIRN_LOG"]
+    os.rename(log, log + ".1")
+    hup_and_settle(s)
+    name = "rotated-%d" % os.getpid()
+    r = s.post("/services", {"name": name}, key=s.admin_key)
+    eq(r.status, 201, f"service created: {r}")
+    s.wait_for(lambda: os.path.exists(log) and f"service {name} created" in open(log).read(),
+               timeout=30, what="a worker's line in the new log file")
+    assert "SIGHUP: configuration reloaded" in open(log).read(), "the master's line too"
+
+
 def test_worker_sighup_reloads_and_keeps_running(s):
     """SIGHUP makes cairn-worker re-read its configuration and reopen its
     log file (for logrotate); it used to kill the worker."""
