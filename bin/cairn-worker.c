@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
@@ -66,14 +65,8 @@ reload_config(void)
 		log_error("SIGHUP: configuration not reloaded, keeping the old one: %s", d.msg);
 		return;
 	}
-	log_close();
-	if (open_log() < 0) {
-		log_open("cairn-worker", config_str("log.level"), NULL, false);
-		log_error("SIGHUP: configuration reloaded, but the log file could not be "
-			  "reopened: logging to stderr");
-		return;
-	}
-	log_info("SIGHUP: configuration reloaded and log reopened");
+	log_reopen(config_str("log.level"), config_str("log.file"), config_bool("log.syslog"));
+	log_info("SIGHUP: configuration reloaded");
 }
 
 static const struct job jobs[] = {
@@ -94,7 +87,7 @@ static const struct job jobs[] = {
 int
 main(int argc, char **argv)
 {
-	char holder[128], host[64];
+	char holder[JOBS_HOLDER_MAX];
 	struct sigaction sa;
 	struct diag d;
 	struct db *db;
@@ -122,10 +115,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (gethostname(host, sizeof host) < 0)
-		snprintf(host, sizeof host, "unknown");
-	host[sizeof host - 1] = '\0';
-	snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
+	jobs_holder(holder);
 	db = db_new();
 	log_info("cairn-worker %s starting as %s", PACKAGE_VERSION, holder);
 	/* geo: the enrichment loop runs in this one thread, in the time the

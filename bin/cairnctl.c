@@ -202,17 +202,14 @@ key_revoke(struct db *db, int argc, char **argv)
 static int
 cmd_key(struct db *db, int argc, char **argv)
 {
-	int rc = CLI_EXIT_USAGE;
+	static const struct cli_sub subs[] = {
+		{"create", key_create, NULL},
+		{"list", key_list, NULL},
+		{"revoke", key_revoke, NULL},
+		{NULL, NULL, NULL},
+	};
 
-	if (argc >= 1 && strcmp(argv[0], "create") == 0)
-		rc = key_create(db, argc - 1, argv + 1);
-	else if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		rc = key_list(db, argc - 1, argv + 1);
-	else if (argc >= 1 && strcmp(argv[0], "revoke") == 0)
-		rc = key_revoke(db, argc - 1, argv + 1);
-	else
-		rc = cli_no_subcommand(ctl_usage, argc, argv);
-	return rc;
+	return cli_dispatch(db, ctl_usage, subs, argc, argv);
 }
 
 /* The commands: each gets the arguments after its name and returns the

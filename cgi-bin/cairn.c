@@ -54,15 +54,7 @@ reload(void *arg)
 		log_error("SIGHUP: configuration not reloaded, keeping the old one: %s", d.msg);
 		return;
 	}
-	log_close();
-	if (log_open("cairn.fcgi", config_str("log.level"), config_str("log.file"),
-		     config_bool("log.syslog")) < 0) {
-		int err = errno;
-
-		log_open("cairn.fcgi", config_str("log.level"), NULL, false);
-		log_error("SIGHUP: cannot open log file %s: %s; logging to stderr",
-			  config_str("log.file"), strerror(err));
-	}
+	log_reopen(config_str("log.level"), config_str("log.file"), config_bool("log.syslog"));
 	if (config_int("workers") != workers)
 		log_warn("SIGHUP: a new pool size takes effect only after a restart");
 	log_info("SIGHUP: configuration reloaded");

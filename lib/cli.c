@@ -127,8 +127,19 @@ cli_parse(const char *usage, const struct cli_opt *opts, int argc, char **argv, 
 }
 
 int
-cli_no_subcommand(const char *usage, int argc, char **argv)
+cli_dispatch(struct db *db, const char *usage, const struct cli_sub *subs, int argc, char **argv)
 {
+	const struct cli_sub *s = subs;
+	int rc;
+
+	while (argc >= 1 && s->name != NULL && strcmp(s->name, argv[0]) != 0)
+		s++;
+	if (argc >= 1 && s->name != NULL && s->run != NULL)
+		return s->run(db, argc - 1, argv + 1);
+	if (argc >= 1 && s->name != NULL) {
+		rc = cli_parse(usage, NULL, argc - 1, argv + 1, NULL);
+		return rc == CLI_EXIT_OK ? s->run_plain(db) : rc;
+	}
 	if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 		fputs(usage, stdout);
 		return CLI_EXIT_HELP;

@@ -73,10 +73,22 @@ void cli_start(const char *config_path);
 int cli_parse(const char *usage, const struct cli_opt *opts, int argc, char **argv,
 	      struct cli_pos *pos);
 
-/* A family of commands (key, service, tags, kv, geo) given no known
+struct db;
+
+/* One subcommand of a family (key, service, tags, kv, geo): exactly one
+ * of run and run_plain is set.  A table ends with a NULL name. */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct db *db, int argc, char **argv); /* parses its own line */
+	int (*run_plain)(struct db *db);                  /* takes no argument */
+};
+
+/* Runs the subcommand named argv[0] with the rest of the line (for
+ * run_plain, after cli_parse has checked it is empty).  Given no known
  * subcommand: usage on stdout and CLI_EXIT_HELP for a lone --help or -h,
  * else usage on stderr and CLI_EXIT_USAGE. */
-int cli_no_subcommand(const char *usage, int argc, char **argv);
+int cli_dispatch(struct db *db, const char *usage, const struct cli_sub *subs, int argc,
+		 char **argv);
 
 /* Prints secret, shown only now, on a line of stdout, and keeps what
  * cli_finish must tell the operator if stdout did not take it: that the

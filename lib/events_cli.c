@@ -17,7 +17,8 @@
 
 #define CLI_MAX_RESPONSE (256u << 20)
 
-enum { CLI_OK = 0, CLI_HTTP_ERROR = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
+/* the exit statuses of lib/cli.h, and this one of `event` alone */
+#define CLI_EXIT_UNREACHABLE 3 /* the server could not be reached */
 
 static const char usage_text[] =
 	"usage: cairnctl event COMMAND [--url URL] [--key KEY] ...\n"
@@ -84,20 +85,20 @@ parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, 
 	opts[n].name = NULL;
 	rc = cli_parse(usage_text, opts, argc, argv, &pos);
 	o->npos = pos.n;
-	if (rc == CLI_OK && o->url == NULL)
+	if (rc == CLI_EXIT_OK && o->url == NULL)
 		o->url = getenv("CAIRN_URL");
-	if (rc == CLI_OK && o->key == NULL)
+	if (rc == CLI_EXIT_OK && o->key == NULL)
 		o->key = getenv("CAIRN_KEY");
-	if (rc == CLI_OK && (o->url == NULL || o->url[0] == '\0')) {
+	if (rc == CLI_EXIT_OK && (o->url == NULL || o->url[0] == '\0')) {
 		fprintf(stderr, "cairnctl: no server: give --url or set CAIRN_URL\n");
-		rc = CLI_USAGE;
+		rc = CLI_EXIT_USAGE;
 	}
 	/* it goes into a header as it is: no space or control character */
-	for (const char *p = o->key; rc == CLI_OK && p != NULL && *p != '\0'; p++)
+	for (const char *p = o->key; rc == CLI_EXIT_OK && p != NULL && *p != '\0'; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7E) {
 			fprintf(stderr, "cairnctl: the API key may hold only printable ASCII "
 					"characters, without spaces\n");
-			rc = CLI_USAGE;
+			rc = CLI_EXIT_USAGE;
 		}
 	return rc;
 }
@@ -117,7 +118,7 @@ send_request(const struct args *o, const char *method, const char *path_query,
 	struct buf url, resp, hdr;
 	char err[CURL_ERROR_SIZE] = "";
 	long status = 0;
-	int rc = CLI_UNREACHABLE;
+	int rc = CLI_EXIT_UNREACHABLE;
 	size_t base = strlen(o->url);
 	CURL *h;
 
@@ -128,7 +129,7 @@ send_request(const struct args *o, const char *method, const char *path_query,
 	buf_init(&hdr, 4096);
 	if (buf_append(&url, o->url, base) < 0 || buf_puts(&url, path_query) < 0) {
 		fprintf(stderr, "cairnctl: the URL is too long\n");
-		rc = CLI_USAGE;
+		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
 	h = curl_easy_init();
@@ -179,7 +180,7 @@ send_request(const struct args *o, const char *method, const char *path_query,
 		}
 		fflush(stdout);
 		fprintf(stderr, "HTTP %ld\n", status);
-		rc = status >= 200 && status < 300 ? CLI_OK : CLI_HTTP_ERROR;
+		rc = status >= 200 && status < 300 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
@@ -209,7 +210,7 @@ static int
 send_get(const struct args *o, const char *path, const struct buf *q)
 {
 	struct buf full;
-	int rc = CLI_USAGE;
+	int rc = CLI_EXIT_USAGE;
 
 	buf_init(&full, 2u << 20);
 	if (buf_puts(&full, path) == 0 && buf_append(&full, q->data ? q->data : "", q->len) == 0)
@@ -257,13 +258,13 @@ cmd_add(const struct args *o)
 
 	if ((o->start && !epoch_arg("--start", o->start, start)) ||
 	    (o->stop && !epoch_arg("--stop", o->stop, stop)))
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	if (o->idem && !idem_key_valid(o->idem, strlen(o->idem))) {
 		fprintf(stderr,
 			"cairnctl: --idempotency-key must be 1 to %d printable ASCII "
 			"characters (no space)\n",
 			IDEM_KEY_MAX);
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	buf_init(&body, 16u << 20);
 	jsonw_init(&w, jsonw_buf_sink, &body);
@@ -282,7 +283,7 @@ cmd_add(const struct args *o)
 		jsonw_raw(&w, stop, strlen(stop));
 	}
 	jsonw_object_end(&w);
-	rc = jsonw_error(&w) ? CLI_USAGE : send_request(o, "POST", "/add_event", &body);
+	rc = jsonw_error(&w) ? CLI_EXIT_USAGE : send_request(o, "POST", "/add_event", &body);
 	buf_free(&body);
 	return rc;
 }
@@ -295,7 +296,7 @@ cmd_list(const struct args *o)
 
 	if (o->open && o->stopped) {
 		fprintf(stderr, "cairnctl: --open and --stopped exclude each other\n");
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	buf_init(&q, 1u << 20);
 	for (size_t i = 0; i < o->tags.n && rc == 0; i++)
@@ -312,7 +313,7 @@ cmd_list(const struct args *o)
 		rc = add_query(&q, "limit", o->limit);
 	if (o->cursor && rc == 0)
 		rc = add_query(&q, "cursor", o->cursor);
-	rc = rc == 0 ? send_get(o, "/list_events", &q) : CLI_USAGE;
+	rc = rc == 0 ? send_get(o, "/list_events", &q) : CLI_EXIT_USAGE;
 	buf_free(&q);
 	return rc;
 }
@@ -328,7 +329,7 @@ cmd_tags(const struct args *o)
 		rc = add_query(&q, "limit", o->limit);
 	if (o->cursor && rc == 0)
 		rc = add_query(&q, "cursor", o->cursor);
-	rc = rc == 0 ? send_get(o, "/events/tags", &q) : CLI_USAGE;
+	rc = rc == 0 ? send_get(o, "/events/tags", &q) : CLI_EXIT_USAGE;
 	buf_free(&q);
 	return rc;
 }
@@ -345,11 +346,11 @@ cmd_remove(const struct args *o)
 
 	if (o->purge == (o->npos > 0)) {
 		fprintf(stderr, "cairnctl: give the start epochs to remove, or --purge alone\n");
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < o->npos; i++)
 		if (!epoch_arg("start", o->pos[i], canon))
-			return CLI_USAGE;
+			return CLI_EXIT_USAGE;
 	buf_init(&body, 16u << 20);
 	jsonw_init(&w, jsonw_buf_sink, &body);
 	jsonw_object_begin(&w);
@@ -366,7 +367,7 @@ cmd_remove(const struct args *o)
 		jsonw_array_end(&w);
 	}
 	jsonw_object_end(&w);
-	rc = jsonw_error(&w) ? CLI_USAGE : send_request(o, "POST", "/remove_events", &body);
+	rc = jsonw_error(&w) ? CLI_EXIT_USAGE : send_request(o, "POST", "/remove_events", &body);
 	buf_free(&body);
 	return rc;
 }
@@ -379,7 +380,7 @@ cmd_stop(const struct args *o)
 	int rc;
 
 	if (!id_ok(o) || (o->stop && !epoch_arg("--stop", o->stop, stop)))
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	snprintf(path, sizeof path, "/events/%s/stop", o->pos[0]);
 	if (o->stop == NULL)
 		return send_request(o, "POST", path, NULL);
@@ -396,7 +397,7 @@ cmd_by_id(const struct args *o, const char *method)
 	char path[64];
 
 	if (!id_ok(o))
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	snprintf(path, sizeof path, "/events/%s", o->pos[0]);
 	return send_request(o, method, path, NULL);
 }
@@ -441,19 +442,19 @@ events_cli(struct db *db, int argc, char **argv)
 	(void)db;
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
 		fputs(usage_text, argc < 1 ? stderr : stdout);
-		return argc < 1 ? CLI_USAGE : CLI_OK;
+		return argc < 1 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	while (c < NCOMMANDS && strcmp(argv[0], commands[c].name) != 0)
 		c++;
 	if (c == NCOMMANDS) {
 		fprintf(stderr, "cairnctl: unknown event command '%s'\n", argv[0]);
 		fputs(usage_text, stderr);
-		return CLI_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	o = mem_calloc(1, sizeof *o);
 	rc = parse_args(o, commands[c].options, commands[c].min_pos, commands[c].max_pos, argc - 1,
 			argv + 1);
-	if (rc == CLI_OK) {
+	if (rc == CLI_EXIT_OK) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = commands[c].run(o);
 		curl_global_cleanup();

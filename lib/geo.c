@@ -504,14 +504,10 @@ cli_requeue(struct db *db)
 int
 geo_cli(struct db *db, int argc, char **argv)
 {
-	int rc = CLI_EXIT_USAGE;
+	static const struct cli_sub subs[] = {
+		{"requeue", NULL, cli_requeue},
+		{NULL, NULL, NULL},
+	};
 
-	if (argc >= 1 && strcmp(argv[0], "requeue") == 0) {
-		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
-		if (rc == CLI_EXIT_OK)
-			rc = cli_requeue(db);
-	} else {
-		rc = cli_no_subcommand(cli_usage, argc, argv);
-	}
-	return rc;
+	return cli_dispatch(db, cli_usage, subs, argc, argv);
 }

@@ -677,21 +677,13 @@ sleep_until(struct geo_enrich *g, uint64_t t)
 	curl_multi_poll(g->multi, NULL, 0, ms, NULL);
 }
 
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 void
 geo_enrich_run(struct geo_enrich *g, struct db *db, long ms, volatile sig_atomic_t *stop)
 {
 	uint64_t end = timefmt_monotonic_us() + (uint64_t)ms * 1000u;
 
 	if (g == NULL) {
-		nap_ms(ms);
+		timefmt_sleep_ms(ms);
 		return;
 	}
 	while (!*stop) {
@@ -733,7 +725,7 @@ geo_enrich_shutdown(struct geo_enrich *g, struct db *db)
 		if (count(g, SLOT_INFLIGHT) > 0)
 			curl_multi_poll(g->multi, NULL, 0, 100, NULL);
 		else if (count(g, SLOT_DONE) > 0)
-			nap_ms(250);
+			timefmt_sleep_ms(250);
 	}
 	for (size_t i = 0; i < g->nslots; i++) {
 		struct slot *s = &g->slots[i];

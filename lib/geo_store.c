@@ -1054,7 +1054,7 @@ geo_store_requeue_step(struct db *db, uint64_t *tasks, uint64_t *forgotten, stru
 }
 
 int
-geo_store_cache_expire_step(struct db *db, int *more, struct diag *d)
+geo_store_cache_expire_step(struct db *db, bool first, int *more, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_cache_expire, d);
 	uint64_t affected;

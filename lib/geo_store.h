@@ -181,7 +181,7 @@ int geo_store_breaker_report(struct db *db, bool success, unsigned threshold, un
  * (attempts 0, due now).  cairnctl loops until both counts are 0. */
 int geo_store_requeue_step(struct db *db, uint64_t *tasks, uint64_t *forgotten, struct diag *d);
 /* The background job: deletes expired cache rows, 1000 at a time. */
-int geo_store_cache_expire_step(struct db *db, int *more, struct diag *d);
+int geo_store_cache_expire_step(struct db *db, bool first, int *more, struct diag *d);
 /* Appends the worker-side metrics (queue, counters, breaker) to out. */
 int geo_store_metrics(struct db *db, struct buf *out, struct diag *d);
 

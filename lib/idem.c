@@ -270,7 +270,7 @@ idem_run_single(struct ctx *c, idem_fn fn, void *arg)
 }
 
 int
-idem_expire_step(struct db *db, int *more, struct diag *d)
+idem_expire_step(struct db *db, bool first, int *more, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_expire, d);
 

@@ -47,6 +47,6 @@ int idem_run_single(struct ctx *c, idem_fn fn, void *arg);
 
 /* The background job: deletes keys older than idempotency.ttl_hours, in
  * batches. *more is set when a batch was full. */
-int idem_expire_step(struct db *db, int *more, struct diag *d);
+int idem_expire_step(struct db *db, bool first, int *more, struct diag *d);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "jobs.h"
@@ -108,7 +109,7 @@ run_job(struct db *db, const struct job *job, struct job_state *js, const char *
 
 	diag_clear(&err);
 	while (more && !*stop) {
-		if (job->step(db, &more, &err) < 0) {
+		if (job->step(db, js->run_steps == 0, &more, &err) < 0) {
 			error = err.msg;
 			break;
 		}
@@ -171,12 +172,14 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 				return -1;
 			js->ensured = true;
 		}
-		if (exec_lease(db, &q_take, &jobs[i], holder, &affected, d) < 0)
-			return -1;
-		if (affected == 0) {
-			/* not ours (any more): a run of ours it was in is over */
+		rc = exec_lease(db, &q_take, &jobs[i], holder, &affected, d);
+		if (rc < 0 || affected == 0) {
+			/* a run of ours is over: the job is another's now, or
+			 * may be by the time the database is back */
 			js->run_steps = 0;
 			js->run_ms = 0;
+			if (rc < 0)
+				return -1;
 			js->next_try = timefmt_monotonic_ms() + recheck;
 			continue;
 		}
@@ -199,4 +202,15 @@ jobs_release(struct db *db, const char *holder, struct diag *d)
 		return -1;
 	db_bind_str(st, 0, holder);
 	return db_exec(st, d);
+}
+
+void
+jobs_holder(char holder[JOBS_HOLDER_MAX])
+{
+	char host[64];
+
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	snprintf(holder, JOBS_HOLDER_MAX, "%s:%ld", host, (long)getpid());
 }

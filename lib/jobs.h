@@ -18,8 +18,11 @@
 struct job {
 	const char *name;
 	unsigned interval_seconds;
-	/* One bounded batch; sets *more when there is more to do now. */
-	int (*step)(struct db *db, int *more, struct diag *d);
+	/* One bounded batch; sets *more when there is more to do now.  first:
+	 * the run's first step, where a step that keeps a cursor between
+	 * steps (in its process) starts it over, since the run before may
+	 * have been cut off or been another worker's. */
+	int (*step)(struct db *db, bool first, int *more, struct diag *d);
 };
 
 /* Runs one slice (about 50 ms of steps) of every due job.  The worker
@@ -34,6 +37,11 @@ struct job {
 
 int jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	      volatile sig_atomic_t *stop, bool *more_left, struct diag *d);
+
+/* This process's name in a lease row (jobs, geo claims, migrate):
+ * "host:pid", at most JOBS_HOLDER_MAX - 1 bytes. */
+#define JOBS_HOLDER_MAX 128
+void jobs_holder(char holder[JOBS_HOLDER_MAX]);
 
 /* At shutdown: gives back the leases of runs still going, due again at
  * once, so another worker need not wait for them to expire. */

@@ -651,7 +651,7 @@ kv_http_head_list(struct ctx *c)
 /* --------------------------------------------------------------------- jobs */
 
 int
-kv_sweep_step(struct db *db, int *more, struct diag *d)
+kv_sweep_step(struct db *db, bool first, int *more, struct diag *d)
 {
 	int batch = (int)config_int("kv.sweep_batch");
 	int64_t removed;
@@ -667,32 +667,26 @@ kv_sweep_step(struct db *db, int *more, struct diag *d)
 
 /* The kv-count job walks the keys in chunks of KV_COUNT_CHUNK, one a
  * step, and sets the gauge when a walk ends: no statement grows with the
- * table.  Keys written during a walk may or may not be counted.  The walk
- * is this process's: a run keeps the job's lease from step to step, and
- * a walk whose last step is older than KV_COUNT_STALE_MS (its run was
- * cut off: the database went away, or another worker took the job over)
- * starts again from the first key. */
+ * table.  Keys written during a walk may or may not be counted.  A walk
+ * is one run of the job, so the first step of a run starts it over. */
 #define KV_COUNT_CHUNK 50000
-#define KV_COUNT_STALE_MS 5000
 
 static struct {
 	char after[KV_KEY_MAX];
 	size_t after_len;
 	int64_t live;
-	int64_t last_ms; /* CLOCK_MONOTONIC of the walk's last step */
 } count_walk;
 
 int
-kv_count_step(struct db *db, int *more, struct diag *d)
+kv_count_step(struct db *db, bool first, int *more, struct diag *d)
 {
-	int64_t scanned, live, keys, now = timefmt_monotonic_ms();
+	int64_t scanned, live;
 
 	*more = 0;
-	if (now - count_walk.last_ms > KV_COUNT_STALE_MS) {
+	if (first) {
 		count_walk.after_len = 0;
 		count_walk.live = 0;
 	}
-	count_walk.last_ms = now;
 	if (kv_store_count_chunk(db, count_walk.after, &count_walk.after_len, KV_COUNT_CHUNK,
 				 &scanned, &live, d) < 0)
 		return -1;
@@ -701,10 +695,7 @@ kv_count_step(struct db *db, int *more, struct diag *d)
 		*more = 1;
 		return 0;
 	}
-	keys = count_walk.live;
-	count_walk.after_len = 0;
-	count_walk.live = 0;
-	return kv_store_set_keys(db, keys, d);
+	return kv_store_set_keys(db, count_walk.live, d);
 }
 
 /* ---------------------------------------------------------------------- CLI */
@@ -748,16 +739,11 @@ cli_sweep(struct db *db)
 int
 kv_cli(struct db *db, int argc, char **argv)
 {
-	bool stats = argc >= 1 && strcmp(argv[0], "stats") == 0;
-	bool sweep = argc >= 1 && strcmp(argv[0], "sweep") == 0;
-	int rc = CLI_EXIT_USAGE;
+	static const struct cli_sub subs[] = {
+		{"stats", NULL, cli_stats},
+		{"sweep", NULL, cli_sweep},
+		{NULL, NULL, NULL},
+	};
 
-	if (stats || sweep) {
-		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
-		if (rc == CLI_EXIT_OK)
-			rc = stats ? cli_stats(db) : cli_sweep(db);
-	} else {
-		rc = cli_no_subcommand(cli_usage, argc, argv);
-	}
-	return rc;
+	return cli_dispatch(db, cli_usage, subs, argc, argv);
 }

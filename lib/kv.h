@@ -18,6 +18,8 @@
 #ifndef CAIRN_KV_H
 #define CAIRN_KV_H
 
+#include <stdbool.h>
+
 #include "db.h"
 #include "diag.h"
 #include "server.h"
@@ -40,8 +42,8 @@ int kv_metrics_collect(struct db *db, struct buf *out, struct diag *d);
 
 /* cairn-worker jobs: the expiry sweep (bounded batches of kv.sweep_batch)
  * and the count of live keys behind cairn_kv_keys. */
-int kv_sweep_step(struct db *db, int *more, struct diag *d);
-int kv_count_step(struct db *db, int *more, struct diag *d);
+int kv_sweep_step(struct db *db, bool first, int *more, struct diag *d);
+int kv_count_step(struct db *db, bool first, int *more, struct diag *d);
 
 /* cairnctl kv stats|sweep|count: exit status 0, 1 or 2 (usage). */
 int kv_cli(struct db *db, int argc, char **argv);

@@ -1,5 +1,6 @@
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +49,21 @@ log_close(void)
 		close(log_fd);
 	log_fd = STDERR_FILENO;
 	log_syslog = false;
+}
+
+int
+log_reopen(const char *level, const char *file, bool use_syslog)
+{
+	const char *ident = log_ident;
+	int err;
+
+	log_close();
+	if (log_open(ident, level, file, use_syslog) == 0)
+		return 0;
+	err = errno;
+	log_open(ident, level, NULL, false);
+	log_error("cannot open log file %s: %s; logging to stderr", file, strerror(err));
+	return -1;
 }
 
 void

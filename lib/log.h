@@ -13,6 +13,10 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
 /* ident names the program ("cairn.fcgi"); file NULL or "" means stderr. */
 int log_open(const char *ident, const char *level, const char *file, bool use_syslog);
 void log_close(void);
+/* Closes the log and opens it again with these settings, for SIGHUP after
+ * logrotate moved the file away.  If the file cannot be opened, logs to
+ * stderr from then on, says so there, and returns -1. */
+int log_reopen(const char *level, const char *file, bool use_syslog);
 /* The request id to stamp on the following lines; NULL clears it. The
  * string must stay valid until cleared. */
 void log_set_request_id(const char *id);

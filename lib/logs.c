@@ -1288,19 +1288,13 @@ cli_disable(struct db *db, int argc, char **argv)
 int
 logs_cli_service(struct db *db, int argc, char **argv)
 {
-	int rc = CLI_EXIT_USAGE;
+	static const struct cli_sub subs[] = {
+		{"add", cli_add, NULL},       {"list", cli_list, NULL},
+		{"rotate", cli_rotate, NULL}, {"disable", cli_disable, NULL},
+		{NULL, NULL, NULL},
+	};
 
-	if (argc >= 1 && strcmp(argv[0], "add") == 0)
-		rc = cli_add(db, argc - 1, argv + 1);
-	else if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		rc = cli_list(db, argc - 1, argv + 1);
-	else if (argc >= 1 && strcmp(argv[0], "rotate") == 0)
-		rc = cli_rotate(db, argc - 1, argv + 1);
-	else if (argc >= 1 && strcmp(argv[0], "disable") == 0)
-		rc = cli_disable(db, argc - 1, argv + 1);
-	else
-		rc = cli_no_subcommand(cli_usage, argc, argv);
-	return rc;
+	return cli_dispatch(db, cli_usage, subs, argc, argv);
 }
 
 int

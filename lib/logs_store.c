@@ -621,12 +621,12 @@ logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry_run
 DB_QUERY(q_retention_next, "SELECT id, NOW(6) - INTERVAL retention_days DAY FROM log_services"
 			   " WHERE retention_days IS NOT NULL AND id > ? ORDER BY id LIMIT 1");
 
-/* The service the job is working on; process-local, so a job taken over
- * by another worker simply starts again from the first service. */
+/* The service the run is working on (process-local: each run starts
+ * again from the first service). */
 static int64_t retention_cursor;
 
 int
-logs_retention_step(struct db *db, int *more, struct diag *d)
+logs_retention_step(struct db *db, bool first, int *more, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_retention_next, d);
 	char cutoff[TIMEFMT_SQL_LEN + 1];
@@ -634,6 +634,8 @@ logs_retention_step(struct db *db, int *more, struct diag *d)
 	int rc;
 
 	*more = 0;
+	if (first)
+		retention_cursor = 0;
 	if (st == NULL)
 		return -1;
 	db_bind_int(st, 0, retention_cursor);
@@ -647,10 +649,8 @@ logs_retention_step(struct db *db, int *more, struct diag *d)
 	db_release(st);
 	if (rc < 0)
 		return -1;
-	if (rc == 0) {
-		retention_cursor = 0; /* every service done: the next run starts over */
-		return 0;
-	}
+	if (rc == 0)
+		return 0; /* every service done */
 	if (purge_chunk(db, id, cutoff, chunk, &n, d) < 0)
 		return -1;
 	if (n > 0)

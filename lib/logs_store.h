@@ -127,6 +127,6 @@ int logs_store_purge(struct db *db, int64_t service_id, int64_t before, bool dry
 
 /* The retention job (cairn-worker): one bounded chunk for one service
  * with retention_days; *more while there is more to do now. */
-int logs_retention_step(struct db *db, int *more, struct diag *d);
+int logs_retention_step(struct db *db, bool first, int *more, struct diag *d);
 
 #endif

@@ -6,11 +6,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "jobs.h"
 #include "mem.h"
 #include "migrate.h"
+#include "timefmt.h"
 
 #define MIGRATE_MAX_FILES 1000
 #define MIGRATE_MAX_SIZE (4u << 20)
@@ -231,14 +231,6 @@ lock_describe(struct db *db, char *text, size_t cap)
 	db_release(st);
 }
 
-static void
-nap(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* Takes the lease for holder, waiting up to MIGRATE_WAIT_MS for another
  * run to end; says on out (may be NULL) that it waits. */
 static int
@@ -262,7 +254,7 @@ lock_take(struct db *db, const char *holder, FILE *out, struct diag *d)
 			fprintf(out, "waiting for another migrate to end (%s)\n", who);
 			fflush(out);
 		}
-		nap(MIGRATE_POLL_MS);
+		timefmt_sleep_ms(MIGRATE_POLL_MS);
 	}
 	lock_describe(db, who, sizeof who);
 	diag_set(d, DIAG_CONFLICT,
@@ -362,14 +354,11 @@ out:
 int
 migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d)
 {
-	char host[64], holder[128];
+	char holder[JOBS_HOLDER_MAX];
 	struct diag ignored;
 	int pending, rc;
 
-	if (gethostname(host, sizeof host) < 0)
-		snprintf(host, sizeof host, "unknown");
-	host[sizeof host - 1] = '\0';
-	snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
+	jobs_holder(holder);
 	if (ensure_table(db, d) < 0 || lock_take(db, holder, out, d) < 0)
 		return -1;
 	rc = walk(db, dir, out, 1, holder, &pending, d);

@@ -602,7 +602,7 @@ tags_http_delete(struct ctx *c)
 /* ------------------------------------------------------------------ jobs */
 
 int
-tags_rollup_step(struct db *db, int *more, struct diag *d)
+tags_rollup_step(struct db *db, bool first, int *more, struct diag *d)
 {
 	int64_t batch = config_int("tags.rollup_batch");
 	uint64_t folded;
@@ -615,7 +615,7 @@ tags_rollup_step(struct db *db, int *more, struct diag *d)
 }
 
 int
-tags_purge_step(struct db *db, int *more, struct diag *d)
+tags_purge_step(struct db *db, bool first, int *more, struct diag *d)
 {
 	uint64_t deleted;
 
@@ -671,16 +671,11 @@ cli_purge(struct db *db)
 int
 tags_cli(struct db *db, int argc, char **argv)
 {
-	bool rollup = argc >= 1 && strcmp(argv[0], "rollup") == 0;
-	bool purge = argc >= 1 && strcmp(argv[0], "purge") == 0;
-	int rc = CLI_EXIT_USAGE;
+	static const struct cli_sub subs[] = {
+		{"rollup", NULL, cli_rollup},
+		{"purge", NULL, cli_purge},
+		{NULL, NULL, NULL},
+	};
 
-	if (rollup || purge) {
-		rc = cli_parse(cli_usage, NULL, argc - 1, argv + 1, NULL);
-		if (rc == CLI_EXIT_OK)
-			rc = rollup ? cli_rollup(db) : cli_purge(db);
-	} else {
-		rc = cli_no_subcommand(cli_usage, argc, argv);
-	}
-	return rc;
+	return cli_dispatch(db, cli_usage, subs, argc, argv);
 }

@@ -32,8 +32,8 @@ int tags_http_list(struct ctx *c);
 int tags_http_delete(struct ctx *c);
 
 /* Jobs of cairn-worker (struct job steps). */
-int tags_rollup_step(struct db *db, int *more, struct diag *d);
-int tags_purge_step(struct db *db, int *more, struct diag *d);
+int tags_rollup_step(struct db *db, bool first, int *more, struct diag *d);
+int tags_purge_step(struct db *db, bool first, int *more, struct diag *d);
 
 /* `cairnctl tags rollup|purge`: runs the job to the end at once (what the
  * worker would do on its next runs) and prints what it did.  Exit status

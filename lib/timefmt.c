@@ -324,3 +324,11 @@ timefmt_monotonic_ms(void)
 {
 	return (int64_t)(timefmt_monotonic_us() / 1000u);
 }
+
+void
+timefmt_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}

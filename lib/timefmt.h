@@ -47,5 +47,7 @@ int64_t timefmt_now_us(void);
 uint64_t timefmt_monotonic_us(void);
 /* The same in milliseconds. */
 int64_t timefmt_monotonic_ms(void);
+/* Sleeps ms milliseconds, or less if a signal comes. */
+void timefmt_sleep_ms(long ms);
 
 #endif
