@@ -11,15 +11,9 @@
 
 #include "config.h"
 #include "db.h"
-#include "idem.h"
-#include "jobs.h"
-#include "log.h"
-/* capability headers for their jobs */
 #include "geo_enrich.h"
-#include "geo_store.h"
-#include "kv.h"
-#include "logs_store.h"
-#include "tags.h"
+#include "job_table.h"
+#include "log.h"
 
 static volatile sig_atomic_t stop, reload;
 static const char *config_path;
@@ -69,21 +63,6 @@ reload_config(void)
 	log_info("SIGHUP: configuration reloaded");
 }
 
-static const struct job jobs[] = {
-	{"idempotency-expiry", 60, idem_expire_step},
-	/* logs */
-	{"logs-retention", 60, logs_retention_step},
-	/* tags */
-	{"tags-rollup", 300, tags_rollup_step},
-	{"tags-purge", 60, tags_purge_step},
-	/* events */
-	/* geo */
-	{"geo-cache-expiry", 300, geo_store_cache_expire_step},
-	/* kv */
-	{"kv-expiry", 5, kv_sweep_step},
-	{"kv-count", 15, kv_count_step},
-};
-
 int
 main(int argc, char **argv)
 {
@@ -132,8 +111,7 @@ main(int argc, char **argv)
 			reload = 0;
 			reload_config();
 		}
-		if (jobs_tick(db, jobs, sizeof jobs / sizeof jobs[0], holder, &stop, &more, &d) <
-		    0) {
+		if (jobs_tick(db, job_table, job_table_count, holder, &stop, &more, &d) < 0) {
 			backoff_ms = backoff_ms ? backoff_ms * 2 : 250;
 			if (backoff_ms > 5000)
 				backoff_ms = 5000;

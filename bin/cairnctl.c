@@ -13,6 +13,7 @@
  * failure at run time, 2 usage error (event: 3 server unreachable). */
 #include "autoconfig.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "job_table.h"
 #include "log.h"
 #include "migrate.h"
 #include "text.h"
@@ -41,6 +43,10 @@ static const char ctl_usage[] =
 	"  key list                             list API keys (never the keys)\n"
 	"  key revoke ID                        revoke an API key\n"
 	"  config                               list every setting and its default\n"
+	"  job list                             the background jobs and their last runs\n"
+	"  job run NAME ... [--wait S]          run these jobs now, here, to the end\n"
+	"                                       (waiting up to S s, default 10, for a\n"
+	"                                       run of another process to end)\n"
 	"  service add|list|rotate|disable ...  log services and their keys\n"
 	"  purge SERVICE YYYY-MM-DD [--dry-run] delete a service's older log records\n"
 	"  tags rollup|purge                    run the tag history jobs now\n"
@@ -212,6 +218,118 @@ cmd_key(struct db *db, int argc, char **argv)
 	return cli_dispatch(db, ctl_usage, subs, argc, argv);
 }
 
+/* "-" for an empty column. */
+static const char *
+or_dash(const char *s)
+{
+	return s[0] ? s : "-";
+}
+
+static int
+job_list(struct db *db, int argc, char **argv)
+{
+	struct job_row row;
+	struct diag d;
+	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	printf("name\tevery\tnext_run_at\tlast_run_at\truns\tfailures\tholder\tlast_error\n");
+	for (size_t i = 0; i < job_table_count; i++) {
+		const struct job *job = &job_table[i];
+
+		if (jobs_read(db, job, &row, &d) < 0)
+			return fail(&d);
+		printf("%s\t%us\t%s\t%s\t%lld\t%lld\t%s\t%s\n", job->name, job->interval_seconds,
+		       row.exists ? or_dash(row.next_run_at) : "now", or_dash(row.last_run_at),
+		       row.runs, row.failures, or_dash(row.holder), or_dash(row.last_error));
+	}
+	return CLI_EXIT_OK;
+}
+
+static volatile sig_atomic_t job_stop;
+
+static void
+on_job_signal(int sig)
+{
+	(void)sig;
+	job_stop = 1;
+}
+
+/* Every name is checked before any job runs.  --wait: how long to wait
+ * for a run another process holds (default 10 s).  SIGINT or SIGTERM ends
+ * the run between two steps and gives the lease back, due at once. */
+static int
+job_run(struct db *db, int argc, char **argv)
+{
+	const char *names[CLI_LIST_MAX];
+	struct cli_pos pos = {names, 1, CLI_LIST_MAX, 0};
+	const char *wait_arg = NULL;
+	const struct cli_opt opts[] = {
+		{.name = "--wait", .value = &wait_arg},
+		{.name = NULL},
+	};
+	const struct job *jobs[CLI_LIST_MAX];
+	char holder[JOBS_HOLDER_MAX];
+	struct sigaction sa;
+	struct diag d;
+	int64_t wait_s = 10;
+	int steps, rc = cli_parse(ctl_usage, opts, argc, argv, &pos);
+	double ms;
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (wait_arg != NULL && strcmp(wait_arg, "0") == 0) {
+		wait_s = 0;
+	} else if (wait_arg != NULL &&
+		   (!text_parse_id(wait_arg, strlen(wait_arg), &wait_s) || wait_s > 3600)) {
+		fprintf(stderr, "cairnctl: --wait must be 0 to 3600 seconds\n");
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < pos.n; i++) {
+		jobs[i] = job_table_find(names[i]);
+		if (jobs[i] == NULL) {
+			fprintf(stderr, "cairnctl: no job '%s'; the jobs are:", names[i]);
+			for (size_t j = 0; j < job_table_count; j++)
+				fprintf(stderr, " %s", job_table[j].name);
+			fputc('\n', stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_job_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	jobs_holder(holder);
+	for (size_t i = 0; i < pos.n && rc == CLI_EXIT_OK; i++) {
+		if (jobs_run_now(db, jobs[i], holder, wait_s * 1000, &job_stop, &steps, &ms, &d) !=
+		    0) {
+			rc = fail(&d);
+		} else if (job_stop) {
+			fprintf(stderr, "cairnctl: job %s interrupted after %d steps\n",
+				jobs[i]->name, steps);
+			rc = CLI_EXIT_FAILURE;
+		} else {
+			printf("job %s: done, %d step%s in %.1f ms\n", jobs[i]->name, steps,
+			       steps == 1 ? "" : "s", ms);
+		}
+	}
+	return rc;
+}
+
+static int
+cmd_job(struct db *db, int argc, char **argv)
+{
+	static const struct cli_sub subs[] = {
+		{"list", job_list, NULL},
+		{"run", job_run, NULL},
+		{NULL, NULL, NULL},
+	};
+
+	return cli_dispatch(db, ctl_usage, subs, argc, argv);
+}
+
 /* The commands: each gets the arguments after its name and returns the
  * exit status; each checks its whole line (cli_parse, which loads the
  * configuration) before it does anything. */
@@ -223,6 +341,7 @@ static const struct {
 	{"status", cmd_status},
 	{"key", cmd_key},
 	{"config", cmd_config},
+	{"job", cmd_job},
 	/* capabilities: logs (service, purge), events, tags, kv, geo */
 	{"service", logs_cli_service},
 	{"purge", logs_cli_purge},

@@ -20,6 +20,11 @@ DB_QUERY(q_ensure, "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?,
 DB_QUERY(q_take, "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
 		 " WHERE name = ? AND next_run_at <= NOW(6)"
 		 " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
+/* Taking a job now whatever its next_run_at (cairnctl job run). */
+DB_QUERY(q_take_now, "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
+		     " WHERE name = ? AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
+DB_QUERY(q_row, "SELECT holder, lease_until, next_run_at, last_run_at, runs, failures,"
+		" last_error FROM job_leases WHERE name = ?");
 DB_QUERY(q_renew, "UPDATE job_leases SET lease_until = NOW(6) + INTERVAL ? SECOND"
 		  " WHERE name = ? AND holder = ?");
 DB_QUERY(q_release_all, "UPDATE job_leases SET holder = NULL, lease_until = NULL,"
@@ -38,7 +43,7 @@ exec_lease(struct db *db, struct db_query *q, const struct job *job, const char 
 
 	if (st == NULL)
 		return -1;
-	if (q == &q_take) {
+	if (q == &q_take || q == &q_take_now) {
 		db_bind_str(st, 0, holder);
 		db_bind_int(st, 1, lease);
 		db_bind_str(st, 2, job->name);
@@ -74,6 +79,13 @@ release(struct db *db, const struct job *job, const char *holder, unsigned next_
 	return db_exec(st, d);
 }
 
+/* The run of a job this process is in the middle of: its steps so far,
+ * over its slices, and their time. */
+struct job_run {
+	int steps;
+	double ms;
+};
+
 /* What this worker knows of each job between ticks: whether its lease row
  * exists, when to ask again (every JOBS_RECHECK_MS at most, or the job's
  * interval if shorter), and the run it is in the middle of.  The database
@@ -85,20 +97,28 @@ release(struct db *db, const struct job *job, const char *holder, unsigned next_
 struct job_state {
 	bool ensured;     /* its job_leases row exists */
 	int64_t next_try; /* CLOCK_MONOTONIC ms */
-	int run_steps;    /* steps of the run so far, over its slices */
-	double run_ms;    /* and their time */
+	struct job_run run;
 };
 
 static struct job_state job_states[JOBS_MAX];
 
-/* Runs one slice of a job whose lease this worker holds.  A run with more
- * to do keeps the lease (renewed), so no other worker takes the job in
- * the middle of it and the next tick goes on with it: returns 1.  A run
- * that ends (done, failed, or the worker stopping) releases the job, due
- * again after its interval (or at once when stopped with work left):
- * returns 0.  -1 if the database is unavailable. */
-static int
-run_job(struct db *db, const struct job *job, struct job_state *js, const char *holder,
+/* How a slice of a run ended (run_job). */
+enum run_end {
+	RUN_UNAVAILABLE = -1, /* the database is unavailable; the lease expires */
+	RUN_DONE,             /* done, or stopped with more left: released */
+	RUN_MORE,             /* more to do: the lease is kept for the next slice */
+	RUN_FAILED,           /* a step failed: released, the error counted and in *d */
+	RUN_LOST,             /* the lease went to another between steps */
+};
+
+/* Runs one slice of a job whose lease this process holds, adding to run.
+ * A run with more to do keeps the lease (renewed), so no other worker
+ * takes the job in the middle of it and the next slice goes on with it.
+ * A run that ends (done, failed, or stopped) releases the job, due again
+ * after its interval (or at once when stopped with work left), and is
+ * logged. */
+static enum run_end
+run_job(struct db *db, const struct job *job, struct job_run *run, const char *holder,
 	volatile sig_atomic_t *stop, struct diag *d)
 {
 	uint64_t t0 = timefmt_monotonic_us();
@@ -109,40 +129,53 @@ run_job(struct db *db, const struct job *job, struct job_state *js, const char *
 
 	diag_clear(&err);
 	while (more && !*stop) {
-		if (job->step(db, js->run_steps == 0, &more, &err) < 0) {
+		if (job->step(db, run->steps == 0, &more, &err) < 0) {
 			error = err.msg;
 			break;
 		}
-		js->run_steps++;
+		run->steps++;
 		if (!more)
 			break;
 		if (exec_lease(db, &q_renew, job, holder, &affected, d) < 0 || affected == 0) {
 			log_warn("job %s: lost its lease", job->name);
-			js->run_steps = 0;
-			js->run_ms = 0;
-			return 0;
+			diag_set(d, DIAG_CONFLICT, "job %s: lost its lease to another process",
+				 job->name);
+			return RUN_LOST;
 		}
 		if (timefmt_monotonic_us() - t0 >= JOBS_SLICE_US)
 			break;
 	}
-	js->run_ms += (double)(timefmt_monotonic_us() - t0) / 1e3;
+	run->ms += (double)(timefmt_monotonic_us() - t0) / 1e3;
 	if (error == NULL && more && !*stop)
-		return 1;
+		return RUN_MORE;
 	if (error != NULL)
-		log_error("job %s failed after %d steps: %s", job->name, js->run_steps, error);
+		log_error("job %s failed after %d steps: %s", job->name, run->steps, error);
 	else
-		log_info("job %s: %d steps in %.1f ms%s", job->name, js->run_steps, js->run_ms,
+		log_info("job %s: %d steps in %.1f ms%s", job->name, run->steps, run->ms,
 			 more ? " (stopped, more left)" : "");
-	js->run_steps = 0;
-	js->run_ms = 0;
 	if (error != NULL && db_error_unavailable(&err)) {
 		*d = err;
-		return -1;
+		return RUN_UNAVAILABLE;
 	}
 	more = more && error == NULL;
 	if (release(db, job, holder, more ? 0 : job->interval_seconds, error, d) < 0)
+		return RUN_UNAVAILABLE;
+	if (error != NULL) {
+		*d = err;
+		return RUN_FAILED;
+	}
+	return RUN_DONE;
+}
+
+static int
+ensure_row(struct db *db, const struct job *job, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_ensure, d);
+
+	if (st == NULL)
 		return -1;
-	return 0;
+	db_bind_str(st, 0, job->name);
+	return db_exec(st, d);
 }
 
 int
@@ -150,6 +183,7 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	  volatile sig_atomic_t *stop, bool *more_left, struct diag *d)
 {
 	int ran = 0, rc;
+	enum run_end end;
 
 	*more_left = false;
 
@@ -163,12 +197,7 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 		if (timefmt_monotonic_ms() < js->next_try)
 			continue;
 		if (!js->ensured) {
-			struct db_stmt *st = db_prepare(db, &q_ensure, d);
-
-			if (st == NULL)
-				return -1;
-			db_bind_str(st, 0, jobs[i].name);
-			if (db_exec(st, d) < 0)
+			if (ensure_row(db, &jobs[i], d) < 0)
 				return -1;
 			js->ensured = true;
 		}
@@ -176,21 +205,91 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 		if (rc < 0 || affected == 0) {
 			/* a run of ours is over: the job is another's now, or
 			 * may be by the time the database is back */
-			js->run_steps = 0;
-			js->run_ms = 0;
+			js->run = (struct job_run){0};
 			if (rc < 0)
 				return -1;
 			js->next_try = timefmt_monotonic_ms() + recheck;
 			continue;
 		}
-		rc = run_job(db, &jobs[i], js, holder, stop, d);
-		if (rc < 0)
+		end = run_job(db, &jobs[i], &js->run, holder, stop, d);
+		if (end != RUN_MORE)
+			js->run = (struct job_run){0};
+		if (end == RUN_UNAVAILABLE)
 			return -1;
-		js->next_try = rc == 1 ? 0 : timefmt_monotonic_ms() + recheck;
-		*more_left = *more_left || rc == 1;
+		js->next_try = end == RUN_MORE ? 0 : timefmt_monotonic_ms() + recheck;
+		*more_left = *more_left || end == RUN_MORE;
 		ran++;
 	}
 	return ran;
+}
+
+int
+jobs_run_now(struct db *db, const struct job *job, const char *holder, int64_t wait_ms,
+	     volatile sig_atomic_t *stop, int *steps, double *ms, struct diag *d)
+{
+	struct job_run run = {0};
+	uint64_t affected;
+	int64_t deadline = timefmt_monotonic_ms() + wait_ms;
+	enum run_end end;
+
+	if (ensure_row(db, job, d) < 0)
+		return -1;
+	for (;;) {
+		if (exec_lease(db, &q_take_now, job, holder, &affected, d) < 0)
+			return -1;
+		if (affected > 0)
+			break;
+		if (*stop || timefmt_monotonic_ms() >= deadline) {
+			struct job_row row;
+
+			if (jobs_read(db, job, &row, d) < 0)
+				return -1;
+			diag_set(d, DIAG_CONFLICT, "job %s is running in %s (its lease ends %s)",
+				 job->name, row.holder[0] ? row.holder : "another process",
+				 row.lease_until[0] ? row.lease_until : "soon");
+			return 1;
+		}
+		timefmt_sleep_ms(100);
+	}
+	do
+		end = run_job(db, job, &run, holder, stop, d);
+	while (end == RUN_MORE);
+	*steps = run.steps;
+	*ms = run.ms;
+	return end == RUN_DONE ? 0 : -1;
+}
+
+int
+jobs_read(struct db *db, const struct job *job, struct job_row *row, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_row, d);
+	char *const texts[] = {row->holder, row->lease_until, row->next_run_at, row->last_run_at};
+	const size_t sizes[] = {sizeof row->holder, sizeof row->lease_until,
+				sizeof row->next_run_at, sizeof row->last_run_at};
+	const char *v;
+	size_t len;
+	int rc;
+
+	memset(row, 0, sizeof *row);
+	if (st == NULL)
+		return -1;
+	db_bind_str(st, 0, job->name);
+	if (db_execute(st, d) < 0)
+		return -1;
+	rc = db_fetch(st, d);
+	if (rc == 1) {
+		row->exists = true;
+		for (unsigned i = 0; i < 4; i++) {
+			v = db_text(st, i, &len);
+			snprintf(texts[i], sizes[i], "%.*s", (int)len, v ? v : "");
+		}
+		row->runs = db_int(st, 4);
+		row->failures = db_int(st, 5);
+		v = db_text(st, 6, &len);
+		snprintf(row->last_error, sizeof row->last_error, "%.*s", (int)len, v ? v : "");
+	}
+	db_release(st);
+	return rc < 0 ? -1 : 0;
 }
 
 int

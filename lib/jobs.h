@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "diag.h"
@@ -42,6 +43,28 @@ int jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holde
  * "host:pid", at most JOBS_HOLDER_MAX - 1 bytes. */
 #define JOBS_HOLDER_MAX 128
 void jobs_holder(char holder[JOBS_HOLDER_MAX]);
+
+/* Runs a whole run of job now, in this process, due or not (cairnctl job
+ * run): takes its lease, waiting up to wait_ms while another process
+ * holds it, runs its steps to the end (or until *stop), and releases it, due
+ * again after its interval, counted in its row as a worker's run is.
+ * *steps and *ms get the run's steps and time.  Returns 0 when the run
+ * ended well; 1 when another process still held the lease (d says
+ * which); -1 when the run failed or the database did (d says why). */
+int jobs_run_now(struct db *db, const struct job *job, const char *holder, int64_t wait_ms,
+		 volatile sig_atomic_t *stop, int *steps, double *ms, struct diag *d);
+
+/* A job's row in job_leases: "" for NULL; exists false (and all empty)
+ * when the job has no row yet (it has never been looked at). */
+struct job_row {
+	bool exists;
+	char holder[JOBS_HOLDER_MAX];
+	char lease_until[32], next_run_at[32], last_run_at[32]; /* database time */
+	long long runs, failures;
+	char last_error[256];
+};
+
+int jobs_read(struct db *db, const struct job *job, struct job_row *row, struct diag *d);
 
 /* At shutdown: gives back the leases of runs still going, due again at
  * once, so another worker need not wait for them to expire. */

@@ -128,6 +128,8 @@ def test_every_subcommand_refuses_a_bad_line(s):
             ["event", "frob"],
             ["tags", "rollup", "--now"], ["tags", "rollup", "x"], ["tags", "purge", "x"],
             ["tags", "frob"],
+            ["job", "list", "x"], ["job", "list", "--all"], ["job", "run"],
+            ["job", "run", "--now", "kv-count"], ["job", "frob"],
             ["kv", "stats", "x"], ["kv", "sweep", "--all"], ["kv", "frob"],
             ["geo", "requeue", "--all"], ["geo", "requeue", "x"], ["geo", "frob"],
         ]
@@ -371,3 +373,71 @@ def test_double_dash_before_a_name_starting_with_dash(s):
     r = ctl(s, "event", "add", "--", tag, env=event_env(s))
     eq(r.returncode, 0, f"event add -- {tag}: {r.stderr}")
     eq(len(tagged(s, tag)), 1, "tagged")
+
+
+# ------------------------------------------------- 8. cairnctl job list|run
+
+JOBS = ("idempotency-expiry", "logs-retention", "tags-rollup", "tags-purge",
+        "geo-cache-expiry", "kv-expiry", "kv-count")
+
+
+def job_row(s, name):
+    return s.mysql("SELECT runs, failures, holder IS NULL, next_run_at > NOW(6)"
+                   f" FROM job_leases WHERE name = '{name}'")[0]
+
+
+def test_job_list_shows_every_job(s):
+    r = ctl(s, "job", "list")
+    eq(r.returncode, 0, r.stderr)
+    lines = r.stdout.splitlines()
+    eq(lines[0].split("\t")[:5], ["name", "every", "next_run_at", "last_run_at", "runs"],
+       "header")
+    eq(tuple(line.split("\t")[0] for line in lines[1:]), JOBS, "one line a job")
+    assert all(len(line.split("\t")) == 8 for line in lines), lines
+
+
+def test_job_run_retention_now(s):
+    """Log retention, which no other command runs, deletes a service's old
+    records at once, and the run is counted as a worker's would be."""
+    name = uniq()
+    r = ctl(s, "service", "add", name, "--retention-days", "1")
+    eq(r.returncode, 0, r.stderr)
+    sid = s.scalar(f"SELECT id FROM log_services WHERE name = '{name}'")
+    s.mysql("INSERT INTO log_records (service_id, level, ts, received_at, body)"
+            f" SELECT {sid}, 1, '2020-01-01', NOW(6), 'old' FROM seq_1_to_2500;"
+            f" INSERT INTO log_records (service_id, level, ts, received_at, body)"
+            f" VALUES ({sid}, 1, NOW(6), NOW(6), 'new')")
+    runs = int(job_row(s, "logs-retention")[0])
+    r = ctl(s, "job", "run", "logs-retention", "idempotency-expiry")
+    eq(r.returncode, 0, r.stderr)
+    assert r.stdout.startswith("job logs-retention: done, "), r.stdout
+    assert "job idempotency-expiry: done, " in r.stdout, r.stdout
+    eq(s.mysql(f"SELECT body FROM log_records WHERE service_id = {sid}"), [["new"]],
+       "old records deleted, the new one kept")
+    row = job_row(s, "logs-retention")
+    assert int(row[0]) > runs, f"runs counted: {row}"
+    eq(row[2:], ["1", "1"], "released, next due after its interval")
+
+
+def test_job_run_refuses_unknown_and_waits_for_a_holder(s):
+    r = ctl(s, "job", "run", "logs-retention", "no-such-job")
+    eq(r.returncode, 2, r.stderr)
+    assert "no job 'no-such-job'" in r.stderr and "kv-count" in r.stderr, r.stderr
+    usage_error(ctl(s, "job", "run"), "job run without a name")
+    usage_error(ctl(s, "job", "list", "x"), "job list x")
+    for wait in ("-1", "3601", "1.5", "x", ""):
+        r = ctl(s, "job", "run", "kv-count", "--wait", wait)
+        eq(r.returncode, 2, f"--wait {wait!r}: {r.stderr}")
+    # another process holds the lease (for an hour): cairnctl waits (here
+    # not at all), then says who holds it, and changes nothing
+    s.mysql("UPDATE job_leases SET holder = 'elsewhere:42',"
+            " lease_until = NOW(6) + INTERVAL 1 HOUR WHERE name = 'geo-cache-expiry'")
+    try:
+        runs = job_row(s, "geo-cache-expiry")[0]
+        r = ctl(s, "job", "run", "geo-cache-expiry", "--wait", "0")
+        eq(r.returncode, 1, r.stderr)
+        assert "running in elsewhere:42" in r.stderr, r.stderr
+        eq(job_row(s, "geo-cache-expiry")[0], runs, "no run")
+    finally:
+        s.mysql("UPDATE job_leases SET holder = NULL, lease_until = NULL"
+                " WHERE name = 'geo-cache-expiry'")
