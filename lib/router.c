@@ -50,7 +50,9 @@ split_path(const char *path, struct arena *a, struct segments *s)
 
 /* Does pattern match the segments? Fills m's params when it does.  Sets
  * *blocked when the only obstacle is an empty last segment where the
- * pattern has a parameter. */
+ * pattern has its last segment, a parameter (a single-item route at that
+ * place; a longer pattern such as "/services/:name/rotate-key" is no
+ * item of "/services/"). */
 static bool
 pattern_match(const char *pattern, const struct segments *s, struct route_match *m, bool *blocked)
 {
@@ -66,7 +68,7 @@ pattern_match(const char *pattern, const struct segments *s, struct route_match 
 			return false;
 		if (plen > 0 && p[0] == ':') {
 			if (s->len[i] == 0) {
-				if (i == s->n - 1)
+				if (i == s->n - 1 && slash == NULL)
 					*blocked = true;
 				return false;
 			}

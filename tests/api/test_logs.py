@@ -603,6 +603,11 @@ def test_service_create_and_list(s):
     j = s.post("/services", {"name": plain}, key=s.admin_key).json()
     eq((j["privileged"], j["allowed_ips"], j["retention_days"]), (False, None, None),
        "defaults")
+    # a trailing slash is the same route (API.md §0), though POST also has
+    # the longer /services/<name>/rotate-key
+    slash = uniq()
+    r = s.post("/services/", {"name": slash}, key=s.admin_key)
+    eq((r.status, r.json()["name"]), (201, slash), "POST /services/")
     seen, cursor = {}, None
     while True:
         q = "/services?limit=2" + (f"&cursor={cursor}" if cursor else "")

@@ -58,6 +58,9 @@ enum {
 	R_DEEP,
 	R_QUERY,
 	R_QUERY_DATE,
+	R_SERVICES_POST,
+	R_SERVICE_ROTATE,
+	R_SERVICE_DELETE,
 	R_COUNT
 };
 
@@ -83,6 +86,11 @@ static const struct route table[] = {
 	/* one handler, its last parameter optional (as /query/service/...) */
 	[R_QUERY] = {"GET", "/query/:service", h_route, 0, 0},
 	[R_QUERY_DATE] = {"GET", "/query/:service/:date", h_route, 0, 0},
+	/* a collection whose method also has a longer item route (as
+	 * POST /services and POST /services/:name/rotate-key) */
+	[R_SERVICES_POST] = {"POST", "/services", h_collection, 0, ROUTE_JSON},
+	[R_SERVICE_ROTATE] = {"POST", "/services/:name/rotate-key", h_item, 0, 0},
+	[R_SERVICE_DELETE] = {"DELETE", "/services/:name", h_item, 0, 0},
 };
 
 #define NROUTES (sizeof table / sizeof table[0])
@@ -167,6 +175,9 @@ static const struct found_case found_cases[] = {
 	{"GET", "/query/web", R_QUERY, "service", "web", 3},
 	{"GET", "/query/web/", R_QUERY, "service", "web", 3},
 	{"HEAD", "/query/web/", R_QUERY, "service", "web", 3},
+	/* a longer route of the same method is no item at "/services/" */
+	{"POST", "/services/", R_SERVICES_POST, NULL, NULL, 0},
+	{"POST", "/services/web/rotate-key/", R_SERVICE_ROTATE, "name", "web", 3},
 };
 
 START_TEST(test_found)
@@ -253,6 +264,8 @@ static const struct miss_case not_found_cases[] = {
 	{"PUT", "/keys/"},
 	{"HEAD", "/keys/"},
 	{"DELETE", "/admin/api-keys/"},
+	{"DELETE", "/services/"},
+	{"POST", "/services//rotate-key"},
 	/* one trailing slash is toggled, never two */
 	{"POST", "/event/submit//"},
 	{"GET", "/event//"},
