@@ -247,12 +247,23 @@ def test_body_size_limit(s):
 
 
 def test_request_too_large(s):
-    _, key = new_service(s)
+    name, key = new_service(s)
     body = json.dumps({"key": key, "data": [rec(body="x" * 60000)] * 150})
     assert len(body) > 8 * 1024 * 1024
     r = s.post("/intake", body, content_type="application/json")
     eq(r.status, 413, "status")
     eq(r.json(), {"code": 413, "message": "Request body too large"}, "compat body")
+    # limits.max_body (8 MiB) exactly is accepted, one byte more is not
+    # (trailing whitespace pads a valid body)
+    small = json.dumps({"key": key, "data": [rec()]}).encode()
+    limit = 8 * 1024 * 1024
+    r = s.post("/intake", small + b" " * (limit - len(small)), content_type="application/json")
+    eq((r.status, r.json()["count"]), (200, 1), "exactly 8 MiB")
+    r = s.post("/intake", small + b" " * (limit + 1 - len(small)),
+               content_type="application/json")
+    eq((r.status, r.json()), (413, {"code": 413, "message": "Request body too large"}),
+       "8 MiB + 1")
+    eq(count(s, name), 1, "rows")
 
 
 def test_batch_of_10000_accepted_10001_rejected(s):
@@ -442,9 +453,10 @@ def test_pagination_with_shared_timestamps(s):
                 break
         eq(got, expect, path + ": no row skipped or repeated")
         eq(pages, 7, "pages")
+    eq(s.get(f"/query/service/{name}?limit=10000", key=rk).json()["count"], 32, "limit 10,000")
     r = s.get(f"/query/service/{name}?limit=10001", key=rk)
     eq(r.status, 400, "limit over 10,000")
-    eq(r.json()["code"], 400, "compat body")
+    eq(r.json(), {"code": 400, "message": "Invalid request: bad limit 10001"}, "compat body")
     eq(s.get(f"/query/service/{name}?limit=0", key=rk).status, 400, "limit 0")
     eq(s.get(f"/query/service/{name}?cursor=zz", key=rk).status, 400, "bad cursor")
     eq(s.get(f"/query/service/{name}?limit=1&limit=2", key=rk).status, 400, "repeated")
@@ -491,6 +503,9 @@ def test_search_filters(s):
        ["delta", "gamma disk", "beta Disk ok", "alpha disk full"], "desc")
     eq(bodies("from=2002-02-02+00:00:00&to=2002-02-03+00:00:00&q=disk&level=error"),
        ["alpha disk full", "other disk"], "across services")
+    eq(len(s.get(f"/logs?service={name}&limit=10000", key=rk).json()["records"]), 4,
+       "limit 10,000")
+    eq(bodies(f"service={name}&q=" + "x" * 1024), [], "q of 1,024 bytes")
     r = s.get(f"/logs?service={name}&limit=1", key=rk)
     j = r.json()
     eq(set(j["records"][0]), {"id", "service", "level", "timestamp", "received_at", "body"},
@@ -502,7 +517,7 @@ def test_search_filters(s):
                       ("limit=10001", "bad_limit"), ("cursor=%21", "bad_cursor"),
                       ("from=2002-02-03&to=2002-02-02", "bad_time"),
                       ("from=2002-02-03+00:00:00&to=2002-02-02+00:00:00", "bad_range"),
-                      ("q=%00", "bad_q"), ("q=%ff", "bad_q")):
+                      ("q=%00", "bad_q"), ("q=%ff", "bad_q"), ("q=" + "x" * 1025, "bad_q")):
         r = s.get("/logs?" + bad, key=rk)
         eq(r.status, 400, bad)
         eq(r.error_code(), code, bad)
@@ -622,6 +637,20 @@ def test_service_create_and_list(s):
     assert name in seen and plain in seen and "local" in seen, sorted(seen)
     eq(seen[name]["disabled_at"], None, "enabled")
     eq(seen["local"]["privileged"], True, "the stack's service")
+
+
+def test_service_field_limits(s):
+    """The largest values API.md and docs/logs.md allow are accepted."""
+    name = (uniq("n") + "x" * 64)[:64]
+    r = s.post("/services", {"name": name, "allowed_ips": ["10.0.0.0/8"] * 100,
+                             "retention_days": 100000}, key=s.admin_key)
+    eq(r.status, 201, f"64-byte name, 100 masks, 100,000 days: {r!r}")
+    eq((r.json()["name"], len(r.json()["allowed_ips"]), r.json()["retention_days"]),
+       (name, 100, 100000), "fields")
+    for body in ({"name": uniq(), "allowed_ips": ["10.0.0.0/8"] * 101},
+                 {"name": uniq(), "retention_days": 100001}):
+        r = s.post("/services", body, key=s.admin_key)
+        eq((r.status, r.error_code()), (400, "invalid_field"), repr(body)[:60])
 
 
 def test_service_invalid_fields(s):
