@@ -2,6 +2,7 @@
 status: 401, 403, 404, 405 (+Allow), 413, 415, and 400 for every kind of
 invalid JSON."""
 import json
+import uuid
 
 from cairn import eq, is_envelope
 
@@ -158,6 +159,18 @@ def test_request_id_on_errors(s):
     r = s.get("/no/such/route")
     rid = r.headers.get("x-request-id")
     assert rid and len(rid) >= 16, r.headers
+
+
+def test_request_id_in_the_log(s):
+    """The response's X-Request-Id is on the server's log lines for that
+    request (API.md §0, "Request ids")."""
+    name = "rid-" + uuid.uuid4().hex[:12]
+    r = s.post("/services", {"name": name}, key=s.admin_key)
+    eq(r.status, 201, "create a service (it logs a line)")
+    rid = r.headers["x-request-id"]
+    with open(s.env["CAIRN_LOG"], errors="replace") as f:
+        lines = [x for x in f if f"req={rid} " in x]
+    assert any(f"service {name} created" in x for x in lines), (rid, lines)
 
 
 def test_repeated_key_headers(s):
