@@ -143,6 +143,9 @@ def test_repeated_tag_is_400(s):
     r = s.get("/get?tag=a&tag=b", key=key(s))
     eq(r.status, 400, "status")
     assert is_envelope(r), r
+    # a malformed escape spoils the whole query string (docs/tags.md)
+    r = s.get("/get?tag=%zz", key=key(s))
+    eq((r.status, r.error_code()), (400, "bad_query"), "malformed escape")
 
 
 # ------------------------------------------------------------------ /update
