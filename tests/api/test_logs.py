@@ -279,6 +279,13 @@ def test_batch_of_10000_accepted_10001_rejected(s):
     eq(r.json(), {"code": 400, "message": "Invalid request, too many records (max 10000)"},
        "body")
     eq(count(s, name), 10000, "rows after")
+    # without limit, a page is 1,000 records (API.md §1)
+    rk = reader(s)
+    j = s.get(f"/query/service/{name}", key=rk).json()
+    eq((j["count"], len(j["data"]), j["next_cursor"] is not None), (1000, 1000, True),
+       "default page of /query")
+    j = s.get(f"/logs?service={name}", key=rk).json()
+    eq((len(j["records"]), j["next_cursor"] is not None), (1000, True), "default page of /logs")
 
 
 def test_idempotent_replay(s):
