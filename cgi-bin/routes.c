@@ -29,7 +29,8 @@ const struct route routes_table[] = {
 
 	/* logs (API.md §1) */
 	{"POST", "/intake", logs_http_intake, 0, ROUTE_SELF_AUTH | ROUTE_OWN_413 | ROUTE_LOGS_503},
-	{"POST", "/insert", logs_http_intake, 0, ROUTE_SELF_AUTH | ROUTE_OWN_413 | ROUTE_LOGS_503},
+	{"POST", "/insert", logs_http_intake, 0,
+	 ROUTE_SELF_AUTH | ROUTE_OWN_413 | ROUTE_LOGS_503 | ROUTE_ALIAS},
 	{"GET", "/query/service/:service", logs_http_query_service, AUTH_LOGS_READ, ROUTE_LOGS_503},
 	{"GET", "/query/service/:service/:date", logs_http_query_service, AUTH_LOGS_READ,
 	 ROUTE_LOGS_503},

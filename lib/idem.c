@@ -215,6 +215,7 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 {
 	struct idem_call ic;
 	const char *key = ctx_header(c, "HTTP_IDEMPOTENCY_KEY");
+	const struct route *route;
 	int (*run_fn)(struct db *, db_txn_fn, void *, struct diag *);
 
 	memset(&ic, 0, sizeof ic);
@@ -235,9 +236,13 @@ run(struct ctx *c, idem_fn fn, void *arg, bool single)
 		ic.key = key;
 		ic.key_len = len;
 		request_hash(c->http, ic.hash);
-		/* scope by method too: the pattern alone is shared by methods */
-		ic.route = arena_printf(c->arena, "%s %s", c->match.route->method,
-					c->match.route->pattern);
+		/* the route, whatever its method or name: GET and POST
+		 * /update, or /intake and /insert, are one route, and a
+		 * key used with both is a different request (422) */
+		route = c->match.route;
+		if (route->flags & ROUTE_ALIAS)
+			route--;
+		ic.route = route->pattern;
 	}
 	/* without a key to claim, a single-unit body needs no transaction */
 	run_fn = single && key == NULL ? db_autocommit : db_txn;

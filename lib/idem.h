@@ -2,9 +2,10 @@
  *
  * idem_run() runs a write handler's body inside one transaction whose
  * first statement claims the request's Idempotency-Key (scoped by caller
- * and route).  The response the body builds is stored with the key in the
- * same transaction, so a 2xx and the stored replay commit together.  A
- * later request with the same key, caller and route gets the stored status
+ * and route: a route's methods and its aliases are one route).  The
+ * response the body builds is stored with the key in the same
+ * transaction, so a 2xx and the stored replay commit together.  A later
+ * request with the same key, caller and route gets the stored status
  * and body again without running the body; the same key with a different
  * request (method, path, query or body) gets 422 idempotency_key_reused.
  * A concurrent duplicate waits on the key's row lock and then replays.

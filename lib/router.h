@@ -36,6 +36,9 @@ enum route_flags {
 				* authenticating, or still down when a lost
 				* connection was retried) is the compat log routes'
 				* {"code": 503, "message": "Storage unavailable"} */
+	ROUTE_ALIAS = 0x20,    /* another name of the route just before it in the
+				* table (POST /insert of POST /intake): one route
+				* where it matters (an Idempotency-Key's scope) */
 };
 
 struct route {

@@ -300,6 +300,11 @@ def test_idempotent_replay(s):
     r3 = intake(s, key, [rec(body="c")], headers=hdr)
     eq(r3.status, 422, "same key, other batch")
     eq(r3.error_code(), "idempotency_key_reused", "code")
+    # /insert is another name of /intake, one route: the same batch under
+    # the same key there is a different request (its path), not stored
+    r4 = intake(s, key, data, path="/insert", headers=hdr)
+    eq((r4.status, r4.error_code()), (422, "idempotency_key_reused"), "/insert, same key")
+    eq(count(s, name), 2, "nothing stored through the alias")
     # keys are per service: another service may use the same key
     other, okey = new_service(s)
     eq(intake(s, okey, data, headers=hdr).status, 200, "other service")

@@ -250,6 +250,14 @@ def test_idempotent_replay(s):
     text_is(call(s, "/get", other), 200, "1")
     # without the key every call counts
     text_is(call(s, "/update", tag, extra="n=4"), 200, "8")
+    # GET and POST /update are one route (API.md §0: scoped per route; a
+    # different method is a different request): the key is not free for
+    # the other method, which would count a retried ping twice
+    hk3 = {"Idempotency-Key": "idem-" + uuid.uuid4().hex}
+    text_is(call(s, "/update", tag, headers=hk3), 200, "9")
+    r4 = call(s, "/update", tag, method="POST", headers=hk3)
+    eq((r4.status, r4.error_code()), (422, "idempotency_key_reused"), "POST after GET")
+    text_is(call(s, "/get", tag), 200, "9")
 
 
 def test_concurrent_idempotent_duplicates_count_once(s):

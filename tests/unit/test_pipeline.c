@@ -178,6 +178,28 @@ check_envelope(int status, const char *code)
 
 /* ---------------------------------------------------------------- service */
 
+/* ROUTE_ALIAS names the route just before it in the table: the same
+ * method and handler, and never the first entry or an alias of an alias. */
+START_TEST(test_route_aliases_follow_their_route)
+{
+	size_t aliases = 0;
+
+	ck_assert(!(routes_table[0].flags & ROUTE_ALIAS));
+	for (size_t i = 1; i < routes_count; i++) {
+		const struct route *r = &routes_table[i], *of = r - 1;
+
+		if (!(r->flags & ROUTE_ALIAS))
+			continue;
+		aliases++;
+		ck_assert_msg(!(of->flags & ROUTE_ALIAS), "%s: alias of an alias", r->pattern);
+		ck_assert_str_eq(r->method, of->method);
+		ck_assert_msg(r->handler == of->handler, "%s: not %s's handler", r->pattern,
+			      of->pattern);
+	}
+	ck_assert_uint_eq(aliases, 1); /* POST /insert */
+}
+END_TEST
+
 START_TEST(test_healthz)
 {
 	static const char *const p[] = {"REQUEST_METHOD", "GET", "PATH_INFO", "/healthz", NULL};
@@ -805,6 +827,7 @@ pipeline_suite(void)
 
 	tc = tcase_create("service");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_route_aliases_follow_their_route);
 	tcase_add_test(tc, test_healthz);
 	tcase_add_test(tc, test_healthz_variants);
 	tcase_add_test(tc, test_head_healthz);
