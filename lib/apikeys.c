@@ -8,6 +8,8 @@
 #include "json.h"
 #include "text.h"
 
+#define ECHO_MAX 64 /* bytes of a client value echoed in a message */
+
 #define APIKEYS_LIST_DEFAULT 100
 #define APIKEYS_LIST_MAX 1000
 
@@ -209,7 +211,8 @@ write_key(struct jsonw *w, const struct apikey *k, const char *plain)
 int
 apikeys_http_create(struct ctx *c)
 {
-	const char *name;
+	static const char *const known[] = {"name", "scopes"};
+	const char *name, *unknown;
 	size_t name_len;
 	json_object *arr;
 	uint32_t scopes = 0;
@@ -219,6 +222,10 @@ apikeys_http_create(struct ctx *c)
 
 	if (!json_object_is_type(c->json, json_type_object))
 		return reply_error(c, 400, "invalid_body", "the body must be a JSON object");
+	unknown = json_unknown_member(c->json, known, sizeof known / sizeof known[0]);
+	if (unknown != NULL)
+		return reply_error(c, 400, "unknown_field", "unknown field '%.*s'",
+				   text_utf8_cut(unknown, strlen(unknown), ECHO_MAX), unknown);
 	rc = json_get_string(c->json, "name", &name, &name_len, &c->diag);
 	if (rc != 0)
 		return reply_error(c, 400, "invalid_field", "%s",

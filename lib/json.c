@@ -524,3 +524,18 @@ json_get_array(json_object *obj, const char *key, json_object **out, struct diag
 	*out = v;
 	return 0;
 }
+
+const char *
+json_unknown_member(json_object *obj, const char *const *known, size_t n)
+{
+	json_object_object_foreach (obj, k, v) {
+		bool ok = false;
+
+		(void)v;
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = strcmp(k, known[i]) == 0;
+		if (!ok)
+			return k;
+	}
+	return NULL;
+}

@@ -38,5 +38,7 @@ int json_get_bool(json_object *obj, const char *key, bool *out, struct diag *d);
 int json_get_array(json_object *obj, const char *key, json_object **out, struct diag *d);
 /* The member whatever its type (NULL if absent). */
 json_object *json_member(json_object *obj, const char *key);
+/* The first member of obj whose name is none of known[0..n), or NULL. */
+const char *json_unknown_member(json_object *obj, const char *const *known, size_t n);
 
 #endif

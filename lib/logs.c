@@ -891,7 +891,7 @@ int
 logs_http_service_create(struct ctx *c)
 {
 	static const char *const known[] = {"name", "privileged", "allowed_ips", "retention_days"};
-	const char *name;
+	const char *name, *unknown;
 	size_t name_len;
 	bool privileged = false, ips_set;
 	int64_t retention = 0;
@@ -903,16 +903,10 @@ logs_http_service_create(struct ctx *c)
 
 	if (!json_object_is_type(c->json, json_type_object))
 		return reply_error(c, 400, "invalid_body", "the body must be a JSON object");
-	json_object_object_foreach (c->json, k, val) {
-		bool ok = false;
-
-		(void)val;
-		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-			ok = ok || strcmp(k, known[i]) == 0;
-		if (!ok)
-			return reply_error(c, 400, "unknown_field", "unknown field '%.*s'",
-					   text_utf8_cut(k, strlen(k), ECHO_MAX), k);
-	}
+	unknown = json_unknown_member(c->json, known, sizeof known / sizeof known[0]);
+	if (unknown != NULL)
+		return reply_error(c, 400, "unknown_field", "unknown field '%.*s'",
+				   text_utf8_cut(unknown, strlen(unknown), ECHO_MAX), unknown);
 	rc = json_get_string(c->json, "name", &name, &name_len, &c->diag);
 	if (rc != 0 || !logs_service_name_valid(name, name_len))
 		return reply_error(c, 400, "invalid_field",

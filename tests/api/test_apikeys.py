@@ -61,6 +61,19 @@ def test_unknown_scope_400(s):
     eq(r.status, 400, "unknown scope")
 
 
+def test_unknown_field_400(s):
+    """A member the route does not know is refused, as POST /services does,
+    rather than ignored: {"expires_at": ...} must not seem to take."""
+    before = s.scalar("SELECT COUNT(*) FROM api_keys")
+    for extra in ({"expires_at": "2027-01-01T00:00:00Z"}, {"scope": ["kv:read"]},
+                  {"Name": "y"}):
+        r = s.post("/admin/api-keys", {"name": "uf", "scopes": ["kv:read"], **extra},
+                   key=s.admin_key)
+        eq((r.status, r.error_code()), (400, "unknown_field"), f"{extra}")
+        assert f"'{next(iter(extra))}'" in r.json()["error"]["message"], r.text
+    eq(s.scalar("SELECT COUNT(*) FROM api_keys"), before, "no key made")
+
+
 def test_logs_write_is_not_an_api_key_scope(s):
     """logs:write is held only by log service keys (API.md §0): an API key
     with it would be refused by /intake anyway, so it is never made."""

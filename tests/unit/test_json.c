@@ -376,6 +376,28 @@ START_TEST(test_parse_scalars)
 }
 END_TEST
 
+START_TEST(test_unknown_member)
+{
+	static const char *const known[] = {"name", "scopes"};
+	json_object *o;
+
+	o = parse_ok("{\"scopes\": [], \"name\": \"x\"}");
+	ck_assert_ptr_null(json_unknown_member(o, known, 2));
+	o = parse_ok("{}");
+	ck_assert_ptr_null(json_unknown_member(o, known, 2));
+	o = parse_ok("{\"name\": \"x\", \"scope\": []}");
+	ck_assert_str_eq(json_unknown_member(o, known, 2), "scope");
+	/* a name is matched whole: no prefix, no case folding */
+	o = parse_ok("{\"Name\": 1}");
+	ck_assert_str_eq(json_unknown_member(o, known, 2), "Name");
+	o = parse_ok("{\"names\": 1}");
+	ck_assert_str_eq(json_unknown_member(o, known, 2), "names");
+	o = parse_ok("{\"name\": 1}");
+	ck_assert_str_eq(json_unknown_member(o, known, 1) ? "?" : "none", "none");
+	ck_assert_str_eq(json_unknown_member(o, known + 1, 1), "name");
+}
+END_TEST
+
 START_TEST(test_parse_trailing_ws)
 {
 	json_object *o = parse_ok("{\"a\":1}\r\n\t ");
@@ -594,6 +616,7 @@ json_suite(void)
 	tc = tcase_create("parse");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_parse_scalars);
+	tcase_add_test(tc, test_unknown_member);
 	tcase_add_test(tc, test_parse_trailing_ws);
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_parse_released_by_arena);
