@@ -369,6 +369,9 @@ if_match_one(const char *tag, size_t len, bool weak, void *arg)
 
 	if (weak || !kv_etag_parse(tag, len, &v))
 		return; /* strong comparison: weak or foreign tags never match */
+	if (v == 0)
+		return; /* no key is ever at version 0 (kv_store.c starts at 1),
+			 * and kv_store takes 0 for "no condition" */
 	if (st->found == 0) {
 		st->found = 1;
 		st->version = v;

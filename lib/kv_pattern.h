@@ -115,7 +115,9 @@ enum kv_cond {
 
 /* If-Match on a write: "*", or a comma-separated list of entity tags
  * (strong comparison: weak tags never match).  A list naming more than one
- * distinct version of ours is KV_COND_BAD (unsupported). */
+ * distinct version of ours is KV_COND_BAD (unsupported).  Version 0 is
+ * never issued, so a tag naming it never matches (KV_COND_VERSION always
+ * sets a nonzero *version). */
 enum kv_cond kv_if_match_parse(const char *h, uint64_t *version);
 /* If-None-Match on a write: only "*" is supported (create-only). */
 enum kv_cond kv_if_none_match_parse(const char *h);

@@ -535,6 +535,19 @@ def test_delete_if_match(s):
     check_error(delete(s, "cas4", headers={"If-Match": r.headers["etag"]}), 412)
 
 
+def test_if_match_version_zero_never_matches(s):
+    """An ETag of all zeros names no version (versions start at 1): it
+    failed no condition, so PUT replaced and DELETE deleted the key (the
+    store reads version 0 as "unconditional")."""
+    zero = {"If-Match": '"0000000000000000"'}
+    put(s, "cas0", b"v")
+    check_error(put(s, "cas0", b"w", headers=zero), 412, "precondition_failed")
+    check_error(s.request("PUT", "/keys?cas0=w", key=rw(s), headers=zero), 412,
+                "precondition_failed")
+    check_error(delete(s, "cas0", headers=zero), 412, "precondition_failed")
+    eq(get(s, "cas0").json(), {"cas0": "v"}, "neither replaced nor deleted")
+
+
 def _race(s, n, make_request):
     barrier = threading.Barrier(n)
     results = [None] * n

@@ -328,6 +328,12 @@ START_TEST(test_if_match)
 	ck_assert_int_eq(kv_if_match_parse("W/\"00000000000000ff\"", &v), KV_COND_NEVER);
 	ck_assert_int_eq(kv_if_match_parse("\"abc\"", &v), KV_COND_NEVER);
 	ck_assert_int_eq(kv_if_match_parse("\"\"", &v), KV_COND_NEVER);
+	/* version 0 is never issued (and is the store's "no condition") */
+	ck_assert_int_eq(kv_if_match_parse("\"0000000000000000\"", &v), KV_COND_NEVER);
+	v = 0;
+	ck_assert_int_eq(kv_if_match_parse("\"0000000000000000\", \"0000000000000007\"", &v),
+			 KV_COND_VERSION);
+	ck_assert_uint_eq(v, 7);
 	/* malformed or unsupported */
 	ck_assert_int_eq(kv_if_match_parse("", &v), KV_COND_BAD);
 	ck_assert_int_eq(kv_if_match_parse("abc", &v), KV_COND_BAD);
