@@ -77,7 +77,8 @@ events_epoch_json(json_object *v, int64_t *usec)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_int: {
-		/* json_validate() keeps integers within int64, so this is exact */
+		/* a json_type_int is the exact int64 (json.h): a larger integer
+		 * is a double with its spelling, read below */
 		int64_t secs = json_object_get_int64(v);
 
 		if (secs < 0 || secs > EPOCH_MAX_SECS)
@@ -86,8 +87,9 @@ events_epoch_json(json_object *v, int64_t *usec)
 		return 0;
 	}
 	case json_type_double:
-		/* json-c keeps the spelling of every number it parsed: this is
-		 * the request's text, not a re-formatted double */
+		/* json-c keeps the spelling of every number it parsed, and
+		 * json_parse gives integers beyond int64 theirs: this is the
+		 * request's text, not a re-formatted double */
 		return events_epoch_parse(json_object_get_string(v),
 					  strlen(json_object_get_string(v)), usec);
 	case json_type_string:

@@ -1,7 +1,5 @@
 #include "autoconfig.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,15 +8,32 @@
 
 /* ---------------------------------------------------------------- validator */
 
+struct wide_list;
+
 struct scanner {
 	const unsigned char *p, *end, *start;
-	struct arena *keys; /* scratch for decoded keys */
+	struct arena *keys; /* scratch for decoded keys and the wide list */
 	struct diag *d;
+	size_t numbers;         /* numbers scanned so far */
+	struct wide_list *wide; /* the integers beyond int64, in text order */
 };
 
 struct key_ref {
 	const char *s;
 	size_t len;
+};
+
+/* An integer beyond int64 (json-c would clamp it): json_parse() makes it a
+ * number that is not an integer and keeps its spelling. */
+struct wide_int {
+	size_t ordinal; /* the numbers before it in the text */
+	const char *text;
+	size_t len;
+};
+
+struct wide_list {
+	struct wide_int *v;
+	size_t n, cap;
 };
 
 static int scan_value(struct scanner *sc, int depth);
@@ -196,28 +211,33 @@ scan_number(struct scanner *sc)
 		while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9')
 			sc->p++;
 	}
-	size_t n = (size_t)(sc->p - s);
-	char tmp[400];
-
 	if (is_int) {
 		/* compare digit strings with the int64 limits */
 		const unsigned char *digits = s[0] == '-' ? s + 1 : s;
 		size_t nd = (size_t)(sc->p - digits);
 		const char *lim = s[0] == '-' ? "9223372036854775808" : "9223372036854775807";
 
-		if (nd > 19 || (nd == 19 && memcmp(digits, lim, 19) > 0))
-			return fail(sc, "integer out of range");
-		return 0;
-	}
-	if (n >= sizeof tmp)
-		return fail(sc, "number too long");
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	errno = 0;
-	double v = strtod(tmp, NULL);
+		if (nd > 19 || (nd == 19 && memcmp(digits, lim, 19) > 0)) {
+			struct wide_list *w = sc->wide;
 
-	if (!isfinite(v))
-		return fail(sc, "number out of range");
+			if (w->n == w->cap) {
+				size_t ncap = w->cap ? w->cap * 2 : 8;
+				struct wide_int *nv = arena_alloc(sc->keys, ncap * sizeof *nv);
+
+				if (w->n > 0)
+					memcpy(nv, w->v, w->n * sizeof *nv);
+				w->v = nv;
+				w->cap = ncap;
+			}
+			w->v[w->n].ordinal = sc->numbers;
+			w->v[w->n].text = (const char *)s;
+			w->v[w->n].len = (size_t)(sc->p - s);
+			w->n++;
+		}
+	}
+	/* other numbers: json-c keeps their spelling beside the double (which
+	 * may be infinite: 1e400) */
+	sc->numbers++;
 	return 0;
 }
 
@@ -367,8 +387,11 @@ scan_value(struct scanner *sc, int depth)
 	}
 }
 
-int
-json_validate(const char *text, size_t len, struct diag *d)
+/* The strict scan; the integers beyond int64 go to *wide, allocated in
+ * scratch. */
+static int
+validate(const char *text, size_t len, struct arena *scratch, struct wide_list *wide,
+	 struct diag *d)
 {
 	struct scanner sc;
 	int rc;
@@ -376,19 +399,29 @@ json_validate(const char *text, size_t len, struct diag *d)
 	sc.start = sc.p = (const unsigned char *)text;
 	sc.end = sc.p + len;
 	sc.d = d;
-	sc.keys = arena_new(4096);
-	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-		rc = fail(&sc, "byte-order mark");
-		goto out;
-	}
+	sc.keys = scratch;
+	sc.numbers = 0;
+	sc.wide = wide;
+	memset(wide, 0, sizeof *wide);
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		return fail(&sc, "byte-order mark");
 	rc = scan_value(&sc, 0);
 	if (rc == 0) {
 		skip_ws(&sc);
 		if (sc.p != sc.end)
 			rc = fail(&sc, "trailing bytes after the value");
 	}
-out:
-	arena_free(sc.keys);
+	return rc;
+}
+
+int
+json_validate(const char *text, size_t len, struct diag *d)
+{
+	struct arena *scratch = arena_new(4096);
+	struct wide_list wide;
+	int rc = validate(text, len, scratch, &wide, d);
+
+	arena_free(scratch);
 	return rc;
 }
 
@@ -400,17 +433,87 @@ json_release(void *obj)
 	json_object_put(obj);
 }
 
+struct widen {
+	const struct wide_list *wide;
+	struct arena *scratch;
+	size_t next;    /* the next entry of wide to replace */
+	size_t ordinal; /* numbers seen so far */
+};
+
+/* Walks the tree in text order (json-c keeps members in the order given,
+ * and duplicate keys were refused) counting numbers.  *repl is the
+ * replacement for v when v is the next integer beyond int64 (json-c
+ * clamped it): a double carrying the request's spelling, so no getter
+ * reads a clamped integer and each route names the member it refuses.
+ * -1 when out of memory. */
+static int
+widen(json_object *v, struct widen *st, json_object **repl)
+{
+	*repl = NULL;
+	if (st->next == st->wide->n)
+		return 0;
+	switch (json_object_get_type(v)) {
+	case json_type_object: {
+		json_object_object_foreach (v, k, m) {
+			json_object *r;
+
+			if (widen(m, st, &r) < 0)
+				return -1;
+			if (r != NULL && json_object_object_add(v, k, r) < 0) {
+				json_object_put(r);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	case json_type_array: {
+		size_t n = json_object_array_length(v);
+
+		for (size_t i = 0; i < n; i++) {
+			json_object *r;
+
+			if (widen(json_object_array_get_idx(v, i), st, &r) < 0)
+				return -1;
+			if (r != NULL && json_object_array_put_idx(v, i, r) < 0) {
+				json_object_put(r);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	case json_type_int:
+	case json_type_double: {
+		const struct wide_int *w = &st->wide->v[st->next];
+		char *text;
+
+		if (st->ordinal++ != w->ordinal)
+			return 0;
+		st->next++;
+		text = arena_strndup(st->scratch, w->text, w->len);
+		*repl = json_object_new_double_s(strtod(text, NULL), text);
+		return *repl != NULL ? 0 : -1;
+	}
+	default: return 0;
+	}
+}
+
 int
 json_parse(struct arena *a, const char *text, size_t len, json_object **out, struct diag *d)
 {
 	struct json_tokener *tok;
 	json_object *obj;
+	struct arena *scratch;
+	struct wide_list wide;
 
 	*out = NULL;
-	if (json_validate(text, len, d) < 0)
+	scratch = arena_new(4096);
+	if (validate(text, len, scratch, &wide, d) < 0) {
+		arena_free(scratch);
 		return -1;
+	}
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH + 2);
 	if (tok == NULL) {
+		arena_free(scratch);
 		diag_set(d, DIAG_INTERNAL, "out of memory");
 		return -1;
 	}
@@ -423,9 +526,26 @@ json_parse(struct arena *a, const char *text, size_t len, json_object **out, str
 			 json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(obj);
 		json_tokener_free(tok);
+		arena_free(scratch);
 		return -1;
 	}
 	json_tokener_free(tok);
+	if (wide.n > 0) {
+		struct widen st = {&wide, scratch, 0, 0};
+		json_object *r;
+
+		if (widen(obj, &st, &r) < 0) {
+			json_object_put(obj);
+			arena_free(scratch);
+			diag_set(d, DIAG_INTERNAL, "out of memory");
+			return -1;
+		}
+		if (r != NULL) {
+			json_object_put(obj);
+			obj = r;
+		}
+	}
+	arena_free(scratch);
 	if (obj != NULL)
 		arena_on_reset(a, json_release, obj);
 	*out = obj;
@@ -480,6 +600,13 @@ json_get_int64(json_object *obj, const char *key, int64_t min, int64_t max, int6
 
 	if (member(obj, key, &v))
 		return 1;
+	/* an integer beyond int64 is a double spelled without '.' or exponent */
+	if (json_object_is_type(v, json_type_double) &&
+	    strpbrk(json_object_get_string(v), ".eE") == NULL) {
+		diag_set(d, DIAG_INVALID, "'%s' must be from %lld to %lld", key, (long long)min,
+			 (long long)max);
+		return -1;
+	}
 	if (!json_object_is_type(v, json_type_int)) {
 		diag_set(d, DIAG_INVALID, "'%s' must be an integer", key);
 		return -1;

@@ -1,14 +1,19 @@
 /* json: strict JSON input on top of json-c.
  *
- * json-c alone accepts NaN, duplicate keys, lone surrogates and 1e400, and
- * clamps integers that overflow; json_validate() is a strict RFC 8259 scan
- * that rejects all of those before json-c builds the tree:
+ * json-c alone accepts NaN, duplicate keys and lone surrogates, and clamps
+ * integers that overflow; json_validate() is a strict RFC 8259 scan that
+ * rejects the first three before json-c builds the tree:
  *   - valid UTF-8, no byte-order mark, nothing but whitespace after the value;
  *   - nesting at most JSON_MAX_DEPTH;
  *   - no duplicate keys in an object (compared after unescaping, so
  *     "n\u0061me" and "name" are the same key), no NUL in keys;
- *   - \u escapes that form valid code points (no lone surrogates);
- *   - integers within int64, other numbers finite as doubles.
+ *   - \u escapes that form valid code points (no lone surrogates).
+ * A number is valid JSON whatever its size (RFC 8259 grammar; API.md §0
+ * lists what is invalid), so the route that reads it names the member it
+ * refuses.  In a parsed tree, json_type_int is always the exact value (an
+ * int64); every other number, an integer beyond int64 included
+ * (99999999999999999999), is a json_type_double whose string is the
+ * request's spelling and whose value may be infinite (1e400).
  * The getters are typed and range-checked; their messages name the field. */
 #ifndef CAIRN_JSON_H
 #define CAIRN_JSON_H

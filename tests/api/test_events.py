@@ -160,6 +160,33 @@ def test_add_bad_epochs(s):
             assert field in r.json()["error"]["message"], r
 
 
+def test_epochs_beyond_int64(s):
+    """A JSON integer beyond int64 is valid JSON (API.md §0 lists what is
+    not): an epoch spelled so is out of range like 253402300800, answered
+    400 invalid_epoch naming the member, not invalid_json."""
+    n = event_count(s, "1")
+    for v in ["99999999999999999999", "9223372036854775808", "-9223372036854775809", "1e400"]:
+        for field in ("start_epoch", "stop_epoch"):
+            r = s.post("/add_event", '{"tags": [], "%s": %s}' % (field, v), key=rw(s),
+                       content_type="application/json")
+            envelope(r, 400, code="invalid_epoch")
+            assert r.json()["error"]["message"].startswith(field + " must be"), r
+        r = remove(s, '{"start_epoch_array": [1, %s]}' % v)
+        envelope(r, 400, code="invalid_epoch")
+        assert r.json()["error"]["message"].startswith("start_epoch_array[1] "), r
+    i = add_ok(s, [uniq()], 1)
+    r = s.post(f"/events/{i}/stop", '{"stop_epoch": 99999999999999999999}', key=rw(s),
+               content_type="application/json")
+    envelope(r, 400, code="invalid_epoch")
+    eq(event_count(s, "1"), n + 1, "nothing else stored")
+    eq(s.scalar(f"SELECT COALESCE(stop_us, 'open') FROM events WHERE id = {i}"), "open", "still open")
+    # another member is echoed as sent
+    r = s.post("/add_event", '{"tags": [], "n": 99999999999999999999}', key=rw(s),
+               content_type="application/json")
+    eq(r.status, 201, f"{r}")
+    assert b'"n":99999999999999999999' in r.body, r.body
+
+
 def test_add_stop_before_start(s):
     r = add(s, {"tags": ["a"], "start_epoch": 10, "stop_epoch": 9.999999})
     envelope(r, 400, "stop_epoch must not be before start_epoch.")

@@ -221,6 +221,12 @@ def test_submit_validation_rows(s):
          {"name": "must be 1 to 120 characters",
           "status_code": "must be an integer or a string of digits"}),
         ({"name": "bad\u0007bell"}, 400, {"name": "must not contain control characters"}),
+        ({"status_code": 9223372036854775807}, 202, None),
+        ({"status_code": -9223372036854775808}, 202, None),
+        # valid JSON (a JSON object): the bad field is named, not "body"
+        ({"name": "n", "status_code": 9223372036854775808}, 400,
+         {"status_code": "must be an integer or a string of digits"}),
+        ({"status_code": -10**20}, 400, {"status_code": "must be an integer or a string of digits"}),
     ]
     for body, status, expect in rows:
         raw = json.dumps(body)
