@@ -622,6 +622,19 @@ def test_remove_messages(s):
     envelope(r, 415)
 
 
+def test_remove_at_most_10000_values(s):
+    t = uniq()
+    add_ok(s, [t], 1750000250)
+    others = ["1750000250.%06d" % i for i in range(1, 10000)]  # no event has these
+    r = remove(s, {"start_epoch_array": [1750000250] + others + ["1750000251"]})
+    envelope(r, 400, code="too_many_values")
+    eq(len(ids(list_events(s, f"?tag={t}"))), 1, "nothing deleted")
+    r = remove(s, {"start_epoch_array": [1750000250] + others})
+    eq(r.status, 200, f"10,000 values: {r!r}")
+    eq(r.json()["start_epoch_array_deleted"], [1750000250], "deleted")
+    eq(len(r.json()["start_epoch_array_not_deleted"]), 9999, "the others")
+
+
 def test_remove_purge_false_falls_through(s):
     t = uniq()
     add_ok(s, [t], 1650000300)

@@ -322,6 +322,17 @@ def test_fetch_unknown_and_malformed(s):
     eq(task(s, tid.upper())["task_id"], tid, "case-insensitive id")
 
 
+def test_methods_405_with_allow(s):
+    for method, path, allowed in [("PUT", "/event/", {"GET", "HEAD"}),
+                                  ("POST", "/event/", {"GET", "HEAD"}),
+                                  ("DELETE", "/event/00000000-0000-4000-8000-000000000000",
+                                   {"GET", "HEAD"})]:
+        r = s.request(method, path, key=keys(s)["rw"])
+        eq(r.status, 405, f"{method} {path}: {r!r}")
+        assert is_envelope(r), r
+        eq({m.strip() for m in r.headers.get("allow", "").split(",")}, allowed, f"Allow of {path}")
+
+
 def test_loopback_and_reserved_skipped(s):
     before = standin(s, "/stats")["count"]
     cases = {

@@ -683,6 +683,16 @@ def test_bad_limit_and_cursor(s):
     check_error(listing(s, "limit=1&limit=2"), 400)
 
 
+def test_methods_405_with_allow(s):
+    for method, path, allowed in [("POST", "/keys", {"GET", "HEAD", "PUT", "DELETE"}),
+                                  ("PATCH", "/keys", {"GET", "HEAD", "PUT", "DELETE"}),
+                                  ("POST", "/keys/m405", {"GET", "HEAD", "PUT", "DELETE"}),
+                                  ("PATCH", "/keys/m405", {"GET", "HEAD", "PUT", "DELETE"})]:
+        r = s.request(method, path, key=rw(s))
+        check_error(r, 405, "method_not_allowed")
+        eq({m.strip() for m in r.headers.get("allow", "").split(",")}, allowed, f"Allow of {path}")
+
+
 # --------------------------------------------------------------------- scopes
 
 def test_scopes(s):
