@@ -1,5 +1,5 @@
 """Service routes: /healthz, /readyz, /metrics (API.md §0)."""
-from cairn import eq
+from cairn import eq, is_envelope
 
 
 def test_healthz(s):
@@ -39,6 +39,25 @@ def test_metrics_exposition(s):
                     base = current
             eq(base, current, f"sample {line!r} outside its family's block")
     assert "cairn_group_commit_rows_total" in families, families
+
+
+def test_trace_is_answered_like_any_other_method(s):
+    """nginx refuses TRACE itself, before it picks a location, and its 405
+    carried no Allow header (RFC 9110: a 405 lists the methods the resource
+    takes); cairn answers TRACE as any method a route does not take: 405
+    with the route's Allow, or 404 for an unknown path (API.md §0)."""
+    for path, allow in (("/healthz", "GET, HEAD"), ("/keys/k", "GET, HEAD, PUT, DELETE"),
+                        ("/metrics", "GET, HEAD")):
+        r = s.request("TRACE", path)
+        eq(r.status, 405, f"TRACE {path}")
+        eq(r.headers.get("allow"), allow, f"Allow of TRACE {path}")
+        eq(r.error_code(), "method_not_allowed", f"TRACE {path}: {r!r}")
+        assert r.headers.get("x-request-id"), r.headers
+    r = s.request("TRACE", "/keys/k", body=b"hello", content_type="text/plain")
+    eq((r.status, r.headers.get("allow")), (405, "GET, HEAD, PUT, DELETE"), "TRACE with a body")
+    r = s.request("TRACE", "/no/such/route")
+    eq(r.status, 404, "TRACE of an unknown path")
+    assert is_envelope(r), r
 
 
 def test_migrate_twice_is_a_no_op(s):

@@ -322,6 +322,15 @@ def test_rate_limit_answers_429(s):
                 assert is_envelope(r), r
         assert 429 in statuses, statuses
         assert 200 in statuses, statuses
+        # TRACE goes on from nginx's 405 to cairn, throttled like the rest,
+        # and its 429 is the same JSON page
+        traces = [s.request("TRACE", "/healthz") for _ in range(10)]
+        assert {r.status for r in traces} <= {405, 429}, traces
+        assert 429 in {r.status for r in traces}, traces
+        for r in traces:
+            assert is_envelope(r), r
+            if r.status == 429:
+                assert r.headers.get("retry-after"), r.headers
     finally:
         del os.environ["CAIRN_RATE_LIMIT"]
         del os.environ["CAIRN_RATE_BURST"]
