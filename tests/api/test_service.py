@@ -1,4 +1,7 @@
 """Service routes: /healthz, /readyz, /metrics (API.md §0)."""
+import json
+import re
+
 from cairn import eq, is_envelope
 
 
@@ -58,6 +61,23 @@ def test_trace_is_answered_like_any_other_method(s):
     r = s.request("TRACE", "/no/such/route")
     eq(r.status, 404, "TRACE of an unknown path")
     assert is_envelope(r), r
+
+
+def test_nginx_413_has_the_apps_code(s):
+    """A body over limits.max_body gets the app's 413 up to 9 MiB and nginx's
+    beyond (API.md §0); both carry docs/api.md's code, too_large (nginx's
+    page said payload_too_large)."""
+    app = s.request("PUT", "/keys/big", body=b"v" * (8 * 1024 * 1024 + 1),
+                    content_type="text/plain", key=s.admin_key)
+    eq((app.status, app.error_code()), (413, "too_large"), "the app's 413")
+    # the length alone: nginx refuses it before reading a byte of the body
+    data = (b"PUT /keys/big HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: 10485760\r\n\r\n")
+    head, _, body = s.raw(data).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = int(re.search(rb"\r\ncontent-length: *(\d+)", head, re.I).group(1))
+    body = json.loads(body[:length])
+    eq((status, body["error"]["code"]), (413, "too_large"), "nginx's 413")
 
 
 def test_migrate_twice_is_a_no_op(s):
