@@ -218,6 +218,16 @@ cmd_key(struct db *db, int argc, char **argv)
 	return cli_dispatch(db, ctl_usage, subs, argc, argv);
 }
 
+/* A column of job list on one line: controls (a tab, a newline in an
+ * error message) become spaces. */
+static void
+one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
 /* "-" for an empty column. */
 static const char *
 or_dash(const char *s)
@@ -240,6 +250,7 @@ job_list(struct db *db, int argc, char **argv)
 
 		if (jobs_read(db, job, &row, &d) < 0)
 			return fail(&d);
+		one_line(row.last_error);
 		printf("%s\t%us\t%s\t%s\t%lld\t%lld\t%s\t%s\n", job->name, job->interval_seconds,
 		       row.exists ? or_dash(row.next_run_at) : "now", or_dash(row.last_run_at),
 		       row.runs, row.failures, or_dash(row.holder), or_dash(row.last_error));
@@ -303,16 +314,24 @@ job_run(struct db *db, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	jobs_holder(holder);
 	for (size_t i = 0; i < pos.n && rc == CLI_EXIT_OK; i++) {
-		if (jobs_run_now(db, jobs[i], holder, wait_s * 1000, &job_stop, &steps, &ms, &d) !=
-		    0) {
-			rc = fail(&d);
-		} else if (job_stop) {
-			fprintf(stderr, "cairnctl: job %s interrupted after %d steps\n",
-				jobs[i]->name, steps);
+		if (job_stop) {
+			fprintf(stderr, "cairnctl: interrupted before job %s\n", jobs[i]->name);
 			rc = CLI_EXIT_FAILURE;
-		} else {
+			break;
+		}
+		switch (jobs_run_now(db, jobs[i], holder, wait_s * 1000, &job_stop, &steps, &ms,
+				     &d)) {
+		case 0:
 			printf("job %s: done, %d step%s in %.1f ms\n", jobs[i]->name, steps,
 			       steps == 1 ? "" : "s", ms);
+			break;
+		case 2:
+			fprintf(stderr,
+				"cairnctl: job %s interrupted after %d step%s; it is due now\n",
+				jobs[i]->name, steps, steps == 1 ? "" : "s");
+			rc = CLI_EXIT_FAILURE;
+			break;
+		default: rc = fail(&d);
 		}
 	}
 	return rc;

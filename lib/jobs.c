@@ -105,7 +105,8 @@ static struct job_state job_states[JOBS_MAX];
 /* How a slice of a run ended (run_job). */
 enum run_end {
 	RUN_UNAVAILABLE = -1, /* the database is unavailable; the lease expires */
-	RUN_DONE,             /* done, or stopped with more left: released */
+	RUN_DONE,             /* done: released */
+	RUN_STOPPED,          /* stopped with more left: released, due at once */
 	RUN_MORE,             /* more to do: the lease is kept for the next slice */
 	RUN_FAILED,           /* a step failed: released, the error counted and in *d */
 	RUN_LOST,             /* the lease went to another between steps */
@@ -136,7 +137,9 @@ run_job(struct db *db, const struct job *job, struct job_run *run, const char *h
 		run->steps++;
 		if (!more)
 			break;
-		if (exec_lease(db, &q_renew, job, holder, &affected, d) < 0 || affected == 0) {
+		if (exec_lease(db, &q_renew, job, holder, &affected, d) < 0)
+			return RUN_UNAVAILABLE; /* the lease expires by itself */
+		if (affected == 0) {
 			log_warn("job %s: lost its lease", job->name);
 			diag_set(d, DIAG_CONFLICT, "job %s: lost its lease to another process",
 				 job->name);
@@ -164,7 +167,7 @@ run_job(struct db *db, const struct job *job, struct job_run *run, const char *h
 		*d = err;
 		return RUN_FAILED;
 	}
-	return RUN_DONE;
+	return more ? RUN_STOPPED : RUN_DONE;
 }
 
 static int
@@ -244,9 +247,10 @@ jobs_run_now(struct db *db, const struct job *job, const char *holder, int64_t w
 
 			if (jobs_read(db, job, &row, d) < 0)
 				return -1;
-			diag_set(d, DIAG_CONFLICT, "job %s is running in %s (its lease ends %s)",
+			diag_set(d, DIAG_CONFLICT, "job %s is running in %s (its lease ends %s)%s",
 				 job->name, row.holder[0] ? row.holder : "another process",
-				 row.lease_until[0] ? row.lease_until : "soon");
+				 row.lease_until[0] ? row.lease_until : "soon",
+				 *stop ? "; interrupted while waiting" : "");
 			return 1;
 		}
 		timefmt_sleep_ms(100);
@@ -256,6 +260,8 @@ jobs_run_now(struct db *db, const struct job *job, const char *holder, int64_t w
 	while (end == RUN_MORE);
 	*steps = run.steps;
 	*ms = run.ms;
+	if (end == RUN_STOPPED)
+		return 2;
 	return end == RUN_DONE ? 0 : -1;
 }
 

@@ -49,8 +49,9 @@ void jobs_holder(char holder[JOBS_HOLDER_MAX]);
  * holds it, runs its steps to the end (or until *stop), and releases it, due
  * again after its interval, counted in its row as a worker's run is.
  * *steps and *ms get the run's steps and time.  Returns 0 when the run
- * ended well; 1 when another process still held the lease (d says
- * which); -1 when the run failed or the database did (d says why). */
+ * ended well; 2 when *stop ended it with work left (the job is due at
+ * once); 1 when another process still held the lease (d says which); -1
+ * when the run failed or the database did (d says why). */
 int jobs_run_now(struct db *db, const struct job *job, const char *holder, int64_t wait_ms,
 		 volatile sig_atomic_t *stop, int *steps, double *ms, struct diag *d);
 

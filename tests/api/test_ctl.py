@@ -3,6 +3,8 @@ command, strict options on every subcommand, "--", exit statuses, output
 that could not be written, and the commands whose arguments were misread."""
 import contextlib
 import os
+import re
+import signal
 import subprocess
 import tempfile
 import uuid
@@ -396,27 +398,83 @@ def test_job_list_shows_every_job(s):
     assert all(len(line.split("\t")) == 8 for line in lines), lines
 
 
-def test_job_run_retention_now(s):
-    """Log retention, which no other command runs, deletes a service's old
-    records at once, and the run is counted as a worker's would be."""
+def old_records(s, n):
+    """A new service with retention_days 1 and n records from 2020 plus one
+    from now; the worker's own retention run is put off for an hour so the
+    test's run is the one that deletes.  Returns the service's id."""
     name = uniq()
     r = ctl(s, "service", "add", name, "--retention-days", "1")
     eq(r.returncode, 0, r.stderr)
+    s.mysql("UPDATE job_leases SET next_run_at = NOW(6) + INTERVAL 1 HOUR"
+            " WHERE name = 'logs-retention'")
     sid = s.scalar(f"SELECT id FROM log_services WHERE name = '{name}'")
     s.mysql("INSERT INTO log_records (service_id, level, ts, received_at, body)"
-            f" SELECT {sid}, 1, '2020-01-01', NOW(6), 'old' FROM seq_1_to_2500;"
-            f" INSERT INTO log_records (service_id, level, ts, received_at, body)"
+            f" SELECT {sid}, 1, '2020-01-01' + INTERVAL seq SECOND, NOW(6), 'old'"
+            f" FROM seq_1_to_{n};"
+            " INSERT INTO log_records (service_id, level, ts, received_at, body)"
             f" VALUES ({sid}, 1, NOW(6), NOW(6), 'new')")
+    return sid
+
+
+def test_job_run_retention_now(s):
+    """Log retention, which no other command runs, deletes a service's old
+    records at once, and the run is counted as a worker's would be."""
+    sid = old_records(s, 2500)
     runs = int(job_row(s, "logs-retention")[0])
     r = ctl(s, "job", "run", "logs-retention", "idempotency-expiry")
     eq(r.returncode, 0, r.stderr)
-    assert r.stdout.startswith("job logs-retention: done, "), r.stdout
+    m = re.match(r"job logs-retention: done, (\d+) steps in ", r.stdout)
+    assert m and int(m.group(1)) >= 3, f"2,500 records in chunks of 1,000: {r.stdout}"
     assert "job idempotency-expiry: done, " in r.stdout, r.stdout
     eq(s.mysql(f"SELECT body FROM log_records WHERE service_id = {sid}"), [["new"]],
        "old records deleted, the new one kept")
     row = job_row(s, "logs-retention")
-    assert int(row[0]) > runs, f"runs counted: {row}"
-    eq(row[2:], ["1", "1"], "released, next due after its interval")
+    eq(int(row[0]), runs + 1, "the run is counted")
+    eq(row[2], "1", "released")
+    eq(s.scalar("SELECT next_run_at BETWEEN NOW(6) AND NOW(6) + INTERVAL 61 SECOND"
+                " FROM job_leases WHERE name = 'logs-retention'"), "1",
+       "due again after its interval (not the hour the test set)")
+
+
+def test_job_run_interrupted_leaves_the_job_due(s):
+    """SIGINT ends a run between two steps: the lease is given back, due at
+    once, and cairnctl says so and exits 1.  The first step is held on a
+    table lock until cairnctl has the signal, so the run has work left."""
+    sid = old_records(s, 1500)
+    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
+    lock = subprocess.Popen(admin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        lock.stdin.write("LOCK TABLES log_records WRITE; SELECT 'locked';\n")
+        lock.stdin.flush()
+        eq(lock.stdout.readline().strip(), "locked", "table locked")  # --unbuffered
+        e = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+        job = subprocess.Popen(
+            [os.path.join(s.env["CAIRN_BUILD_DIR"], "bin", "cairnctl"), "--config",
+             s.env["CAIRN_CONF"], "job", "run", "logs-retention"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        s.wait_for(lambda: s.scalar(
+            "SELECT COUNT(*) FROM information_schema.processlist"
+            " WHERE state LIKE 'Waiting for table%' AND info LIKE '%log_records%'") != "0",
+            timeout=30, what="cairnctl's first step waiting on the lock")
+        job.send_signal(signal.SIGINT)
+        lock.stdin.write("UNLOCK TABLES;\n")
+        lock.stdin.close()
+        out, err = job.communicate(timeout=60)
+    finally:
+        lock.kill()
+        lock.wait()
+    eq(job.returncode, 1, err)
+    assert "interrupted after 1 step; it is due now" in err, err
+    left = int(s.scalar(f"SELECT COUNT(*) FROM log_records WHERE service_id = {sid}"))
+    assert left > 1, f"the run stopped with old records left: {left}"
+    eq(s.scalar("SELECT holder IS NULL AND next_run_at <= NOW(6)"
+                " FROM job_leases WHERE name = 'logs-retention'"), "1", "released, due now")
+    # the next run finishes the work
+    r = ctl(s, "job", "run", "logs-retention")
+    eq(r.returncode, 0, r.stderr)
+    eq(s.mysql(f"SELECT body FROM log_records WHERE service_id = {sid}"), [["new"]],
+       "old records deleted by the next run")
 
 
 def test_job_run_refuses_unknown_and_waits_for_a_holder(s):
