@@ -29,13 +29,11 @@ row_to_key(struct db_stmt *st, struct apikey *k)
 	const char *scopes = db_text(st, 2, NULL);
 
 	k->id = db_int(st, 0);
-	snprintf(k->name, sizeof k->name, "%s", db_text(st, 1, NULL) ? db_text(st, 1, NULL) : "");
+	db_text_copy(st, 1, k->name, sizeof k->name);
 	if (scopes == NULL || auth_scopes_parse(scopes, &k->scopes, &ignored) < 0)
 		k->scopes = 0;
-	snprintf(k->created_at, sizeof k->created_at, "%s",
-		 db_text(st, 3, NULL) ? db_text(st, 3, NULL) : "");
-	snprintf(k->revoked_at, sizeof k->revoked_at, "%s",
-		 db_text(st, 4, NULL) ? db_text(st, 4, NULL) : "");
+	db_text_copy(st, 3, k->created_at, sizeof k->created_at);
+	db_text_copy(st, 4, k->revoked_at, sizeof k->revoked_at);
 }
 
 static int

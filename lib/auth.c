@@ -284,7 +284,6 @@ auth_resolve(struct db *db, const char *key, size_t len, struct auth *a, struct 
 	if (rc == 1) {
 		const char *kind = db_text(st, 0, NULL);
 		const char *scopes = db_text(st, 2, NULL);
-		const char *name = db_text(st, 3, NULL);
 		struct diag ignored;
 
 		memset(a, 0, sizeof *a);
@@ -294,7 +293,7 @@ auth_resolve(struct db *db, const char *key, size_t len, struct auth *a, struct 
 		 * keep the known ones */
 		if (scopes == NULL || auth_scopes_parse(scopes, &a->scopes, &ignored) < 0)
 			a->scopes = 0;
-		snprintf(a->name, sizeof a->name, "%s", name ? name : "");
+		db_text_copy(st, 3, a->name, sizeof a->name);
 		snprintf(a->caller, sizeof a->caller, "%s:%lld",
 			 a->kind == AUTH_SERVICE_KEY ? "service" : "key", (long long)a->id);
 	}

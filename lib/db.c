@@ -583,6 +583,14 @@ db_text(struct db_stmt *st, unsigned i, size_t *len)
 	return c->buf;
 }
 
+void
+db_text_copy(struct db_stmt *st, unsigned i, char *out, size_t cap)
+{
+	const char *v = db_text(st, i, NULL);
+
+	snprintf(out, cap, "%s", v ? v : "");
+}
+
 bool
 db_is_null(struct db_stmt *st, unsigned i)
 {

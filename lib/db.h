@@ -73,6 +73,9 @@ int db_fetch(struct db_stmt *st, struct diag *d);
 /* Column i of the current row: NULL for SQL NULL; the bytes stay valid
  * until the next fetch. Always NUL-terminated. */
 const char *db_text(struct db_stmt *st, unsigned i, size_t *len);
+/* Column i of the current row into out (cap bytes, NUL-terminated, cut
+ * to fit): "" for SQL NULL. */
+void db_text_copy(struct db_stmt *st, unsigned i, char *out, size_t cap);
 bool db_is_null(struct db_stmt *st, unsigned i);
 /* Column i as an integer (0 for NULL or non-numeric). */
 int64_t db_int(struct db_stmt *st, unsigned i);

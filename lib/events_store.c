@@ -418,13 +418,11 @@ bind_filters(struct db_stmt *st, unsigned i, const struct events_filter *f)
 static void
 row_to_event(struct db_stmt *st, struct events_event *e)
 {
-	const char *created = db_text(st, 3, NULL);
-
 	e->id = db_int(st, 0);
 	e->start_us = db_int(st, 1);
 	e->open = db_is_null(st, 2);
 	e->stop_us = e->open ? -1 : db_int(st, 2);
-	snprintf(e->created_at, sizeof e->created_at, "%s", created ? created : "");
+	db_text_copy(st, 3, e->created_at, sizeof e->created_at);
 	e->tags = db_text(st, 4, &e->tags_len);
 	if (e->tags == NULL) {
 		e->tags = "";

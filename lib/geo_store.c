@@ -565,9 +565,7 @@ lock_cache(struct db *db, const struct geo_ip *ip, struct cache_row *row, struct
 		return -1;
 	rc = db_fetch(st, d);
 	if (rc == 1) {
-		const char *s = db_text(st, 0, NULL);
-
-		snprintf(row->state, sizeof row->state, "%s", s ? s : "");
+		db_text_copy(st, 0, row->state, sizeof row->state);
 		row->task = db_int(st, 1);
 		row->live = db_int(st, 2) != 0;
 		row->remaining_us = db_int(st, 3);

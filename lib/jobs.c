@@ -269,11 +269,6 @@ int
 jobs_read(struct db *db, const struct job *job, struct job_row *row, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_row, d);
-	char *const texts[] = {row->holder, row->lease_until, row->next_run_at, row->last_run_at};
-	const size_t sizes[] = {sizeof row->holder, sizeof row->lease_until,
-				sizeof row->next_run_at, sizeof row->last_run_at};
-	const char *v;
-	size_t len;
 	int rc;
 
 	memset(row, 0, sizeof *row);
@@ -285,14 +280,13 @@ jobs_read(struct db *db, const struct job *job, struct job_row *row, struct diag
 	rc = db_fetch(st, d);
 	if (rc == 1) {
 		row->exists = true;
-		for (unsigned i = 0; i < 4; i++) {
-			v = db_text(st, i, &len);
-			snprintf(texts[i], sizes[i], "%.*s", (int)len, v ? v : "");
-		}
+		db_text_copy(st, 0, row->holder, sizeof row->holder);
+		db_text_copy(st, 1, row->lease_until, sizeof row->lease_until);
+		db_text_copy(st, 2, row->next_run_at, sizeof row->next_run_at);
+		db_text_copy(st, 3, row->last_run_at, sizeof row->last_run_at);
 		row->runs = db_int(st, 4);
 		row->failures = db_int(st, 5);
-		v = db_text(st, 6, &len);
-		snprintf(row->last_error, sizeof row->last_error, "%.*s", (int)len, v ? v : "");
+		db_text_copy(st, 6, row->last_error, sizeof row->last_error);
 	}
 	db_release(st);
 	return rc < 0 ? -1 : 0;

@@ -31,21 +31,13 @@ DB_QUERY(q_service_list,
 	 "SELECT " SERVICE_COLS " FROM log_services WHERE id > ? ORDER BY id LIMIT ?");
 
 static void
-copy_col(struct db_stmt *st, unsigned i, char *out, size_t cap)
-{
-	const char *v = db_text(st, i, NULL);
-
-	snprintf(out, cap, "%s", v ? v : "");
-}
-
-static void
 row_to_service(struct db_stmt *st, struct logs_service *s)
 {
 	size_t len;
 	const char *ips = db_text(st, 3, &len);
 
 	s->id = db_int(st, 0);
-	copy_col(st, 1, s->name, sizeof s->name);
+	db_text_copy(st, 1, s->name, sizeof s->name);
 	s->privileged = db_int(st, 2) != 0;
 	s->has_allowed_ips = ips != NULL;
 	if (ips != NULL && len < sizeof s->allowed_ips)
@@ -53,8 +45,8 @@ row_to_service(struct db_stmt *st, struct logs_service *s)
 	else
 		snprintf(s->allowed_ips, sizeof s->allowed_ips, "%s", ips ? "invalid" : "");
 	s->retention_days = db_int(st, 4);
-	copy_col(st, 5, s->created_at, sizeof s->created_at);
-	copy_col(st, 6, s->disabled_at, sizeof s->disabled_at);
+	db_text_copy(st, 5, s->created_at, sizeof s->created_at);
+	db_text_copy(st, 6, s->disabled_at, sizeof s->disabled_at);
 }
 
 int
@@ -554,7 +546,7 @@ purge_chunk(struct db *db, int64_t service_id, const char *before, int64_t chunk
 		return -1;
 	rc = db_fetch(st, d);
 	if (rc == 1) {
-		copy_col(st, 0, bound_ts, sizeof bound_ts);
+		db_text_copy(st, 0, bound_ts, sizeof bound_ts);
 		bound_id = db_int(st, 1);
 	}
 	db_release(st);
@@ -644,7 +636,7 @@ logs_retention_step(struct db *db, bool first, int *more, struct diag *d)
 	rc = db_fetch(st, d);
 	if (rc == 1) {
 		id = db_int(st, 0);
-		copy_col(st, 1, cutoff, sizeof cutoff);
+		db_text_copy(st, 1, cutoff, sizeof cutoff);
 	}
 	db_release(st);
 	if (rc < 0)

@@ -162,7 +162,7 @@ applied_checksum(struct db *db, int version, char sum[65], struct diag *d)
 		return -1;
 	rc = db_fetch(st, d);
 	if (rc == 1)
-		snprintf(sum, 65, "%s", db_text(st, 0, NULL) ? db_text(st, 0, NULL) : "");
+		db_text_copy(st, 0, sum, 65);
 	db_release(st);
 	return rc;
 }

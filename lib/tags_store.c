@@ -481,9 +481,7 @@ rollup_txn(struct db *db, void *arg, struct diag *d)
 	if (db_execute(st, d) < 0)
 		return -1;
 	while ((rc = db_fetch(st, d)) == 1) {
-		const char *t = db_text(st, 0, NULL);
-
-		snprintf(last_at, sizeof last_at, "%s", t ? t : "");
+		db_text_copy(st, 0, last_at, sizeof last_at);
 		last_id = db_int(st, 1);
 		locked++;
 	}
@@ -503,15 +501,13 @@ rollup_txn(struct db *db, void *arg, struct diag *d)
 	if (db_execute(st, d) < 0)
 		return -1;
 	while ((rc = db_fetch(st, d)) == 1) {
-		const char *h = db_text(st, 1, NULL);
-
 		if (ngroups == (size_t)a->batch) {
 			db_release(st);
 			diag_set(d, DIAG_INTERNAL, "rollup: more groups than locked rows");
 			return -1;
 		}
 		a->groups[ngroups].tag_id = db_int(st, 0);
-		snprintf(a->groups[ngroups].hour, sizeof a->groups[ngroups].hour, "%s", h ? h : "");
+		db_text_copy(st, 1, a->groups[ngroups].hour, sizeof a->groups[ngroups].hour);
 		a->groups[ngroups].amount = db_int(st, 2);
 		a->groups[ngroups].updates = db_int(st, 3);
 		ngroups++;
