@@ -85,11 +85,25 @@ jsonw_array_end(struct jsonw *w)
 	close_container(w, ']');
 }
 
+/* The letter of c's two-character escape (\" \\ \n \r \t), or 0. */
+static inline char
+short_escape(unsigned char c)
+{
+	switch (c) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '\n': return 'n';
+	case '\r': return 'r';
+	case '\t': return 't';
+	default: return 0;
+	}
+}
+
 /* Escapes into a small stack buffer, flushing as it fills. */
 static void
 emit_string(struct jsonw *w, const char *s, size_t len)
 {
-	char out[512];
+	char out[512], esc;
 	size_t o = 0;
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
@@ -116,32 +130,14 @@ emit_string(struct jsonw *w, const char *s, size_t len)
 			continue;
 		}
 		p++;
-		switch (c) {
-		case '"':
+		esc = short_escape(c);
+		if (esc != 0) {
 			out[o++] = '\\';
-			out[o++] = '"';
-			break;
-		case '\\':
-			out[o++] = '\\';
-			out[o++] = '\\';
-			break;
-		case '\n':
-			out[o++] = '\\';
-			out[o++] = 'n';
-			break;
-		case '\r':
-			out[o++] = '\\';
-			out[o++] = 'r';
-			break;
-		case '\t':
-			out[o++] = '\\';
-			out[o++] = 't';
-			break;
-		default:
-			if (c < 0x20 || c == 0x7F)
-				o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
-			else
-				out[o++] = (char)c;
+			out[o++] = esc;
+		} else if (c < 0x20 || c == 0x7F) {
+			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
 		}
 	}
 	out[o++] = '"';

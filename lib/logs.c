@@ -1149,6 +1149,19 @@ cli_name_valid(const char *name)
 	return false;
 }
 
+/* Parses the line of a command whose one argument is a service name and
+ * checks the name: CLI_EXIT_OK, or the exit status after saying why. */
+static int
+cli_parse_name(int argc, char **argv, const char **name)
+{
+	struct cli_pos pos = {name, 1, 1, 0};
+	int rc = cli_parse(cli_usage, NULL, argc, argv, &pos);
+
+	if (rc == CLI_EXIT_OK && !cli_name_valid(*name))
+		rc = CLI_EXIT_USAGE;
+	return rc;
+}
+
 static int
 cli_add(struct db *db, int argc, char **argv)
 {
@@ -1226,15 +1239,12 @@ static int
 cli_rotate(struct db *db, int argc, char **argv)
 {
 	const char *name;
-	struct cli_pos pos = {&name, 1, 1, 0};
 	char key[AUTH_KEY_CHARS + 1];
 	struct diag d;
-	int rc = cli_parse(cli_usage, NULL, argc, argv, &pos);
+	int rc = cli_parse_name(argc, argv, &name);
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (!cli_name_valid(name))
-		return CLI_EXIT_USAGE;
 	rc = logs_store_service_rotate(db, name, strlen(name), key, &d);
 	if (rc < 0)
 		return cli_fail(&d);
@@ -1256,15 +1266,12 @@ static int
 cli_disable(struct db *db, int argc, char **argv)
 {
 	const char *name;
-	struct cli_pos pos = {&name, 1, 1, 0};
 	struct logs_service *s;
 	struct diag d;
-	int rc = cli_parse(cli_usage, NULL, argc, argv, &pos);
+	int rc = cli_parse_name(argc, argv, &name);
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (!cli_name_valid(name))
-		return CLI_EXIT_USAGE;
 	s = mem_calloc(1, sizeof *s);
 	rc = logs_store_service_disable(db, name, strlen(name), s, &d);
 	if (rc == 0)
