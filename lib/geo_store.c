@@ -9,7 +9,7 @@
 #include "log.h"
 #include "timefmt.h"
 
-#define GEO_CLAIM_MAX 256
+#define GEO_CLAIM_MAX 64 /* the ids of q_claim_select */
 #define GEO_REQUEUE_BATCH 500
 #define GEO_EXPIRE_BATCH 1000
 
@@ -33,10 +33,23 @@ DB_QUERY(q_list_state, "SELECT " TASK_COLS " FROM geo_tasks WHERE state = ?" LIS
 DB_QUERY(q_list_country, "SELECT " TASK_COLS " FROM geo_tasks WHERE country_code = ?" LIST_REST);
 DB_QUERY(q_list_status, "SELECT " TASK_COLS " FROM geo_tasks WHERE status_code = ?" LIST_REST);
 
-DB_QUERY(q_claim_select, "SELECT id, ip, attempts FROM geo_tasks"
-			 " WHERE state = 'queued' AND next_attempt_at <= NOW(6)"
-			 " AND (lease_until IS NULL OR lease_until < NOW(6))"
-			 " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED");
+/* A claim finds its due tasks with a plain read, outside any transaction,
+ * and then locks them by primary key.  A locking read of the due range
+ * itself would take InnoDB's gap lock past the range's last row under
+ * REPEATABLE READ, which is where every new task's row goes: each
+ * POST /event/submit/ would wait for the claim to commit.  Point lookups
+ * on the primary key lock the rows they find and no gap (FORCE INDEX: the
+ * optimiser would rather scan the due range); unused ids are bound NULL,
+ * which matches no row.  An idle queue costs the one plain read. */
+#define DUE                                                                                        \
+	" state = 'queued' AND next_attempt_at <= NOW(6)"                                          \
+	" AND (lease_until IS NULL OR lease_until < NOW(6))"
+#define IDS8 "?, ?, ?, ?, ?, ?, ?, ?"
+#define IDS64 IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
+DB_QUERY(q_due_ids, "SELECT id FROM geo_tasks WHERE" DUE " ORDER BY next_attempt_at, id LIMIT ?");
+DB_QUERY(q_claim_select,
+	 "SELECT id, ip, attempts FROM geo_tasks FORCE INDEX (PRIMARY)"
+	 " WHERE id IN (" IDS64 ") AND" DUE " ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED");
 DB_QUERY(q_cache_lock, "SELECT state, COALESCE(task_id, 0), expires_at > NOW(6),"
 		       " TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at)"
 		       " FROM geo_cache WHERE ip = ? FOR UPDATE");
@@ -420,7 +433,9 @@ struct claim_args {
 	size_t max_calls;
 	int64_t defer_us;
 	struct geo_claim_result *r;
-	/* the selected rows (filled by select_due) */
+	/* the due tasks' ids (find_due), then the rows locked (lock_due) */
+	int64_t due[GEO_CLAIM_MAX];
+	size_t ndue;
 	struct geo_claimed rows[GEO_CLAIM_MAX];
 	bool has_ip[GEO_CLAIM_MAX];
 	size_t nrows;
@@ -434,15 +449,41 @@ struct claim_args {
 	size_t nresolved;
 };
 
+/* The ids of up to a->batch due tasks, read without locks. */
 static int
-select_due(struct db *db, struct claim_args *a, struct diag *d)
+find_due(struct db *db, struct claim_args *a, struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_due_ids, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_int(st, 0, a->batch);
+	if (db_execute(st, d) < 0)
+		return -1;
+	a->ndue = 0;
+	while ((rc = db_fetch(st, d)) == 1 && a->ndue < GEO_CLAIM_MAX)
+		a->due[a->ndue++] = db_int(st, 0);
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Locks those of the found tasks that are still due and that no other
+ * claim has locked, and reads them. */
+static int
+lock_due(struct db *db, struct claim_args *a, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_claim_select, d);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	db_bind_int(st, 0, a->batch);
+	for (unsigned i = 0; i < GEO_CLAIM_MAX; i++) {
+		if (i < a->ndue)
+			db_bind_int(st, i, a->due[i]);
+		else
+			db_bind_null(st, i);
+	}
 	if (db_execute(st, d) < 0)
 		return -1;
 	a->nrows = 0;
@@ -610,7 +651,7 @@ claim_txn(struct db *db, void *arg, struct diag *d)
 	/* the transaction may run again after a deadlock: start clean */
 	memset(r, 0, sizeof *r);
 	a->nresolved = 0;
-	if (select_due(db, a, d) < 0)
+	if (lock_due(db, a, d) < 0)
 		return -1;
 	r->selected = (unsigned)a->nrows;
 	for (size_t i = 0; i < a->nrows; i++) {
@@ -683,6 +724,12 @@ geo_store_claim(struct db *db, const char *holder, int64_t token, unsigned lease
 	a.max_calls = max_calls;
 	a.defer_us = defer_us;
 	a.r = r;
+	if (find_due(db, &a, d) < 0)
+		return -1;
+	if (a.ndue == 0) {
+		memset(r, 0, sizeof *r);
+		return 0;
+	}
 	return db_txn(db, claim_txn, &a, d);
 }
 

@@ -7,9 +7,10 @@
  * transaction: none is ever held open across a call to the provider.
  *
  * Claims: a task is due when it is queued, its next_attempt_at has come
- * and it holds no live lease.  geo_store_claim() selects due tasks with
- * FOR UPDATE SKIP LOCKED (concurrent workers never wait for each other
- * and never get the same task) and, in the same transaction, resolves the
+ * and it holds no live lease.  geo_store_claim() finds due tasks with a
+ * plain read, then locks them by id with FOR UPDATE SKIP LOCKED (concurrent
+ * workers never wait for each other and never get the same task, and
+ * submissions never wait for a claim) and, in the same transaction, resolves the
  * ones that need no call (reserved addresses -> skipped, a live cache
  * entry -> done or failed) and leases the others to the caller: the lease
  * is (holder, token, lease_until), and every later write checks holder and
@@ -99,7 +100,8 @@ struct geo_claim_result {
 	unsigned selected, skipped, cached, deferred;
 };
 
-/* One claim transaction: up to `batch` due tasks; tasks that need a call
+/* One claim: up to `batch` (at most 64) due tasks, in one transaction, or
+ * one plain read when none is due; tasks that need a call
  * are leased (holder, token, lease_seconds) into calls[] while fewer than
  * max_calls are there; beyond that they stay due, untouched — unless
  * defer_us > 0 (the breaker is open), when they are put off by defer_us

@@ -17,6 +17,9 @@
 #define JOBS_SLICE_US 50000
 
 DB_QUERY(q_ensure, "INSERT IGNORE INTO job_leases (name, next_run_at) VALUES (?, NOW(6))");
+/* The jobs q_take would give this process now, read for all at once. */
+DB_QUERY(q_takeable, "SELECT name FROM job_leases WHERE next_run_at <= NOW(6)"
+		     " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
 DB_QUERY(q_take, "UPDATE job_leases SET holder = ?, lease_until = NOW(6) + INTERVAL ? SECOND"
 		 " WHERE name = ? AND next_run_at <= NOW(6)"
 		 " AND (holder IS NULL OR holder = ? OR lease_until < NOW(6))");
@@ -90,7 +93,9 @@ struct job_run {
  * exists, when to ask again (every JOBS_RECHECK_MS at most, or the job's
  * interval if shorter), and the run it is in the middle of.  The database
  * stays the authority: an operator who sets next_run_at to now sees the
- * job run within JOBS_RECHECK_MS. */
+ * job run within JOBS_RECHECK_MS.  One read asks for every job due to be
+ * asked about (q_takeable), and only a job it names is taken, so an idle
+ * worker costs one statement per JOBS_RECHECK_MS, not one per job. */
 #define JOBS_MAX 64
 #define JOBS_RECHECK_MS 2000
 
@@ -181,28 +186,75 @@ ensure_row(struct db *db, const struct job *job, struct diag *d)
 	return db_exec(st, d);
 }
 
+/* Sets takeable[i] for each of the n jobs that q_take would give holder
+ * now. */
+static int
+read_takeable(struct db *db, const struct job *jobs, size_t n, const char *holder, bool *takeable,
+	      struct diag *d)
+{
+	struct db_stmt *st = db_prepare(db, &q_takeable, d);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_bind_str(st, 0, holder);
+	if (db_execute(st, d) < 0)
+		return -1;
+	memset(takeable, 0, n * sizeof *takeable);
+	while ((rc = db_fetch(st, d)) == 1) {
+		size_t len;
+		const char *name = db_text(st, 0, &len);
+
+		for (size_t i = 0; name != NULL && i < n; i++)
+			if (strlen(jobs[i].name) == len && memcmp(jobs[i].name, name, len) == 0)
+				takeable[i] = true;
+	}
+	db_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int
 jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	  volatile sig_atomic_t *stop, bool *more_left, struct diag *d)
 {
+	/* this tick's jobs: those in a run of ours go on without asking */
+	enum { SKIP, GO_ON, ASK } want[JOBS_MAX];
+	bool takeable[JOBS_MAX] = {false}, ask = false;
 	int ran = 0, rc;
 	enum run_end end;
 
 	*more_left = false;
+	if (n > JOBS_MAX)
+		n = JOBS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		struct job_state *js = &job_states[i];
 
-	for (size_t i = 0; i < n && i < JOBS_MAX && !*stop; i++) {
+		want[i] = js->run.steps > 0 ? GO_ON : SKIP;
+		if (want[i] == GO_ON || timefmt_monotonic_ms() < js->next_try)
+			continue;
+		if (!js->ensured) {
+			if (ensure_row(db, &jobs[i], d) < 0)
+				return -1;
+			js->ensured = true;
+		}
+		want[i] = ASK;
+		ask = true;
+	}
+	if (ask && read_takeable(db, jobs, n, holder, takeable, d) < 0)
+		return -1;
+
+	for (size_t i = 0; i < n && !*stop; i++) {
 		struct job_state *js = &job_states[i];
 		int64_t recheck = (int64_t)jobs[i].interval_seconds * 1000;
 		uint64_t affected;
 
 		if (recheck > JOBS_RECHECK_MS)
 			recheck = JOBS_RECHECK_MS;
-		if (timefmt_monotonic_ms() < js->next_try)
+		if (want[i] == SKIP)
 			continue;
-		if (!js->ensured) {
-			if (ensure_row(db, &jobs[i], d) < 0)
-				return -1;
-			js->ensured = true;
+		if (want[i] == ASK && !takeable[i]) {
+			js->next_try = timefmt_monotonic_ms() + recheck;
+			continue;
 		}
 		rc = exec_lease(db, &q_take, &jobs[i], holder, &affected, d);
 		if (rc < 0 || affected == 0) {

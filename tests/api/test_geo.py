@@ -98,11 +98,13 @@ def worker_bin(s):
     return os.path.join(s.env["CAIRN_BUILD_DIR"], "bin", "cairn-worker")
 
 
-def start_worker(s, tag, **conf):
+def start_worker(s, tag, env_extra=None, **conf):
     """A cairn-worker of our own on the stack's configuration, with geo.*
     settings overridden through the environment (CAIRN_GEO_LEASE_SECONDS
-    ...).  Returns the Popen."""
+    ...), and any other CAIRN_* variables in env_extra.  Returns the
+    Popen."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    env.update(env_extra or {})
     env["CAIRN_LOG_FILE"] = os.path.join(s.dir, f"worker-{tag}.log")
     for k, v in conf.items():
         env["CAIRN_GEO_" + k.upper()] = str(v)
@@ -458,6 +460,53 @@ def test_one_claim_resolves_many_without_calls(s):
     eq(delta('cairn_geo_cache_hits_total{result="positive"}'), 5.0, "cache hits")
     eq(delta('cairn_geo_cache_hits_total{result="negative"}'), 5.0, "negative cache hits")
     standin_defaults(s)
+
+
+def test_submissions_never_wait_for_a_claim(s):
+    """A claim locks the tasks it takes and no range of the queue's index:
+    a submission commits while a claim is still open.  The claim is held
+    open by locking the cache row of its task's address from a session of
+    the test's own; the worker then waits on that lock inside its claim
+    (it waits up to 60 s here, the pool 5 s).  Under a locking read of
+    the due range, InnoDB's gap lock past its last row would hold every new
+    task's insert until the claim ended."""
+    standin(s, "/control?mode=ok&stall_pct=0")
+    ip = "45.14.0.1"
+    eq(wait_state(s, submit_ok(s, {"name": "gap-seed"}, ip=ip))["state"], "done", "cached")
+    stop_stack_worker(s)
+    worker = None
+    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
+
+    def waiting_claim():
+        """The id of the transaction waiting for a lock, if one is."""
+        return subprocess.run(admin + ["-e", "SELECT trx_id FROM information_schema.innodb_trx"
+                                       " WHERE trx_state = 'LOCK WAIT'"],
+                              capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    lock = subprocess.Popen(admin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        lock.stdin.write("START TRANSACTION; SELECT COUNT(*) FROM geo_cache"
+                         f" WHERE ip = INET6_ATON('{ip}') FOR UPDATE; SELECT 'locked';\n")
+        lock.stdin.flush()
+        eq([lock.stdout.readline().strip() for _ in range(2)], ["1", "locked"], "cache row locked")
+        held = submit_ok(s, {"name": "gap-held"}, ip=ip)
+        worker = start_worker(s, "gap", env_extra={"CAIRN_DB_LOCK_WAIT_TIMEOUT": "60"})
+        claim = s.wait_for(waiting_claim, timeout=WAIT,
+                           what="the worker's claim waiting on the cache row")
+        r = submit(s, {"name": "gap-new"})
+        eq(r.status, 202, f"a submission while the claim is open: {r.body!r}")
+        eq(waiting_claim(), claim, "the claim was still open when the submission answered")
+        lock.stdin.write("COMMIT;\n")
+        lock.stdin.close()
+        eq(wait_state(s, held)["state"], "done", "the held task, once the claim goes on")
+        eq(wait_state(s, r.json()["data"]["task_id"])["state"], "skipped", "the new task")
+    finally:
+        lock.kill()
+        lock.wait()
+        if worker is not None:
+            stop_worker(worker)
+        s.stack("worker-restart")
+        standin_defaults(s)
 
 
 def first_error(s, ip):
