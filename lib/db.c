@@ -18,6 +18,9 @@
 
 #define DB_MAX_QUERIES 256
 #define DB_TXN_ATTEMPTS 5
+/* A lock held for all of db.lock_wait_timeout is likely held longer, and
+ * every wait holds a pool worker: a lock wait timeout is tried again once. */
+#define DB_LOCK_WAIT_ATTEMPTS 2
 
 /* How a result column arrives: as text in buf, or (a SELECT's integer,
  * DATETIME, TIMESTAMP and DATE columns) in binary, for db_text to format
@@ -100,6 +103,23 @@ bool
 db_error_reconnectable(const struct diag *d)
 {
 	return d->code != DIAG_UNAVAILABLE && code_unavailable(d->code);
+}
+
+bool
+db_error_busy(const struct diag *d)
+{
+	return d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT;
+}
+
+/* Whether what failed with d on its attempt'th try (from 0) runs again. */
+static bool
+lock_retry(const struct diag *d, int attempt)
+{
+	if (d->code == DB_ER_LOCK_DEADLOCK)
+		return attempt + 1 < DB_TXN_ATTEMPTS;
+	if (d->code == DB_ER_LOCK_WAIT_TIMEOUT)
+		return attempt + 1 < DB_LOCK_WAIT_ATTEMPTS;
+	return false;
 }
 
 static void
@@ -730,9 +750,9 @@ db_txn(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
 		}
 		return 0;
 	failed:
-		retry = d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
-			db_error_reconnectable(d);
-		if (!retry || attempt + 1 >= DB_TXN_ATTEMPTS)
+		retry = db_error_reconnectable(d) ? attempt + 1 < DB_TXN_ATTEMPTS
+						  : lock_retry(d, attempt);
+		if (!retry)
 			return -1;
 		db->retries++;
 		log_info("transaction retry %d after error %d", attempt + 1, d->code);
@@ -813,8 +833,7 @@ db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
 				 "connection lost during a write; outcome unknown");
 			return -1;
 		}
-		if ((d->code != DB_ER_LOCK_DEADLOCK && d->code != DB_ER_LOCK_WAIT_TIMEOUT) ||
-		    attempt + 1 >= DB_TXN_ATTEMPTS)
+		if (!lock_retry(d, attempt))
 			return -1;
 		db->retries++;
 		log_info("statement retry %d after error %d", attempt + 1, d->code);

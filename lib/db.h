@@ -90,7 +90,8 @@ int db_exec(struct db_stmt *st, struct diag *d);
 
 /* Runs fn inside START TRANSACTION .. COMMIT.  A deadlock (1213) or lock
  * wait timeout (1205) anywhere rolls back and runs fn again, whole, after a
- * jittered backoff (up to 5 attempts); fn must therefore keep its effects
+ * jittered backoff (up to 5 attempts for deadlocks, 2 for lock waits, each
+ * of which took db.lock_wait_timeout); fn must therefore keep its effects
  * in the database or reset them on entry.  A connection lost before COMMIT
  * reconnects and retries too (the server rolled back).  A connection lost
  * during COMMIT is an error with code DIAG_UNAVAILABLE: the outcome is
@@ -132,5 +133,8 @@ bool db_error_unavailable(const struct diag *d);
 /* The error means the connection was lost before anything was committed,
  * so the whole request may be run again. */
 bool db_error_reconnectable(const struct diag *d);
+/* The error is a deadlock or lock wait timeout that outlasted the retries:
+ * nothing was written, and the client may retry later (503). */
+bool db_error_busy(const struct diag *d);
 
 #endif

@@ -281,13 +281,16 @@ method_takes_body(const char *m)
 static void
 reply_failure(struct ctx *c)
 {
-	if (db_error_unavailable(&c->diag)) {
-		log_warn("database unavailable: %s", c->diag.msg);
+	bool busy = db_error_busy(&c->diag);
+
+	if (busy || db_error_unavailable(&c->diag)) {
+		log_warn("database %s: %s", busy ? "busy" : "unavailable", c->diag.msg);
 		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
 			reply_code_message(c, 503, "Storage unavailable");
 		else
 			reply_error(c, 503, "unavailable",
-				    "the database is unavailable; retry later");
+				    busy ? "the database is busy; retry later"
+					 : "the database is unavailable; retry later");
 		char ra[24];
 
 		snprintf(ra, sizeof ra, "%lld", config_int("db.retry_after"));

@@ -5,9 +5,11 @@ measured are printed as TAP diagnostics."""
 import concurrent.futures
 import os
 import signal
+import subprocess
 import threading
 import time
 
+import test_kv
 from cairn import eq, is_envelope
 from test_events import group_commit, rw, stored_events, uniq
 
@@ -102,6 +104,37 @@ def test_database_down_gives_503_then_recovers(s):
     eq(s.pool_workers(), workers, "no worker replaced")
     eq(s.worker_restarts(), restarts, "no worker died")
     assert s.metrics().get("cairn_db_reconnects_total", 0) >= 1, "reconnects counted"
+
+
+def test_a_lock_held_past_the_retries_gives_503(s):
+    """A write whose row lock is held elsewhere waits db.lock_wait_timeout
+    (5 s in the stack) and is tried once more; a lock held past both is
+    a 503 with Retry-After, like a database that is down, not a 500:
+    nothing was written and the client may retry."""
+    eq(test_kv.put_q(s, "lockheld=1").status, 200, "the key")
+    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
+    lock = subprocess.Popen(admin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        lock.stdin.write("START TRANSACTION; SELECT v FROM kv_keys WHERE k = 'lockheld'"
+                         " FOR UPDATE; SELECT 'locked';\n")
+        lock.stdin.flush()
+        eq([lock.stdout.readline().strip() for _ in range(2)], ["1", "locked"], "row locked")
+        t0 = time.monotonic()
+        r = test_kv.put_q(s, "lockheld=2")
+        took = time.monotonic() - t0
+    finally:
+        lock.kill()
+        lock.wait()
+    print(f"# 503 after {took:.1f}s")
+    eq(r.status, 503, f"the write behind the lock: {r.body!r}")
+    assert is_envelope(r), r
+    eq(r.json()["error"], {"code": "unavailable", "message": "the database is busy; retry later"},
+       "body")
+    assert int(r.headers["retry-after"]) > 0, r.headers
+    eq(test_kv.get(s, "lockheld").json(), {"lockheld": "1"}, "nothing written")
+    eq(test_kv.put_q(s, "lockheld=3").status, 200, "the retry, once the lock is gone")
+    eq(test_kv.get(s, "lockheld").json(), {"lockheld": "3"}, "written")
 
 
 def hup_and_settle(s):
