@@ -17,6 +17,9 @@
 
 #define KV_DEFAULT_CONTENT_TYPE "application/octet-stream"
 #define KV_COMPAT_CONTENT_TYPE "text/plain; charset=utf-8"
+/* Raw values are data, never an active document: no scripts, no plugins,
+ * no frames, an opaque origin (sandbox). */
+#define KV_RAW_CSP "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 /* ------------------------------------------------------------------ metrics */
 
@@ -193,6 +196,10 @@ get_answer(const struct kv_item *it, void *arg)
 	etag_header(c, it->version);
 	expiry_header(c, it->expires_us);
 	if (gs->raw) {
+		/* the stored content type is the writer's choice: a text/html
+		 * value must not run as a page of this origin */
+		reply_header(c, "X-Content-Type-Options", "nosniff");
+		reply_header(c, "Content-Security-Policy", KV_RAW_CSP);
 		reply_body(c, 200, it->content_type, it->value, it->value_len);
 		return;
 	}

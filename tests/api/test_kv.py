@@ -235,6 +235,22 @@ def test_put_without_content_type(s):
     eq(get(s, "row8c", "?raw=1").headers["content-type"], "text/plain; charset=utf-8", "compat type")
 
 
+def test_raw_value_is_never_an_active_page(s):
+    """A value stored as text/html (any kv:write key may choose the type)
+    comes back raw with its type, but nosniff and a sandboxing CSP keep a
+    browser from running it as a page of cairn's origin."""
+    page = b"<script>alert(document.domain)</script>"
+    assert put(s, "rawhtml", page, content_type="text/html").status in (200, 201), "stored"
+    for q in ("?raw=1", "?raw=true"):
+        g = get(s, "rawhtml", q)
+        eq(g.status, 200, q)
+        eq(g.body, page, "the value as stored")
+        eq(g.headers["content-type"], "text/html", "its content type")
+        eq(g.headers.get("x-content-type-options"), "nosniff", "nosniff " + q)
+        csp = g.headers.get("content-security-policy") or ""
+        assert "sandbox" in csp and "default-src 'none'" in csp, f"CSP {q}: {csp!r}"
+
+
 # ------------------------------------------------------------------- expiry
 
 def _expiry_scenario(s, k, create):
