@@ -30,11 +30,12 @@ static const char usage_text[] =
 	"  get ID\n"
 	"  delete ID\n"
 	"  tags [--limit N] [--cursor C]\n"
-	"URL and KEY default to $CAIRN_URL and $CAIRN_KEY.  Options go before or\n"
-	"after the arguments; \"--\" ends them (a tag starting with '-').  The body\n"
-	"goes to stdout, \"HTTP <status>\" to stderr; exit 0 on 2xx, 1 on other\n"
-	"statuses, 2 on usage errors (nothing sent), 3 when the server cannot be\n"
-	"reached.\n";
+	"URL and KEY default to $CAIRN_URL and $CAIRN_KEY; prefer $CAIRN_KEY: a\n"
+	"--key is hidden from ps once read, but not before, nor from shell history.\n"
+	"Options go before or after the arguments; \"--\" ends them (a tag starting\n"
+	"with '-').  The body goes to stdout, \"HTTP <status>\" to stderr; exit 0 on\n"
+	"2xx, 1 on other statuses, 2 on usage errors (nothing sent), 3 when the\n"
+	"server cannot be reached.\n";
 
 /* The parsed command line. */
 struct args {
@@ -45,6 +46,20 @@ struct args {
 	const char *pos[CLI_LIST_MAX];
 	size_t npos;
 };
+
+/* A key given with --key is copied (it lives until exit) and its argument
+ * overwritten, so that ps and /proc/PID/cmdline stop showing it as soon as
+ * the line is parsed; $CAIRN_KEY never shows there at all. */
+static void
+hide_key_arg(struct args *o, int argc, char **argv)
+{
+	for (int i = 0; i < argc && o->key != NULL; i++)
+		if (argv[i] == o->key) {
+			o->key = mem_strdup(argv[i]);
+			memset(argv[i], 'x', strlen(argv[i]));
+			break;
+		}
+}
 
 /* Parses a subcommand's arguments (after its name): options are the
  * words of its options besides --url and --key, min_pos to max_pos
@@ -85,6 +100,7 @@ parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, 
 	opts[n].name = NULL;
 	rc = cli_parse(usage_text, opts, argc, argv, &pos);
 	o->npos = pos.n;
+	hide_key_arg(o, argc, argv);
 	if (rc == CLI_EXIT_OK && o->url == NULL)
 		o->url = getenv("CAIRN_URL");
 	if (rc == CLI_EXIT_OK && o->key == NULL)

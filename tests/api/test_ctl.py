@@ -234,6 +234,44 @@ def test_event_header_values_are_checked(s):
     eq(r.returncode, 2, f"key with CRLF: {r.stderr}")
 
 
+def test_event_key_option_not_in_the_process_list(s):
+    """A key given with --key must not stay readable in ps and
+    /proc/PID/cmdline while the request runs (the server here accepts the
+    connection and never answers, holding cairnctl in its request)."""
+    import socket
+    secret = "f" * 64
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(20)
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}"
+    e = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    p = subprocess.Popen([os.path.join(s.env["CAIRN_BUILD_DIR"], "bin", "cairnctl"),
+                          "--config", s.env["CAIRN_CONF"], "event", "list", "--url", url,
+                          "--key", secret], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, env=e)
+    conn = None
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(20)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(4096)
+            assert chunk, "cairnctl closed the connection"
+            request += chunk
+        assert f"Bearer {secret}".encode() in request, "the key is still sent"
+        with open(f"/proc/{p.pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        assert b"--key" in cmdline, cmdline
+        assert secret.encode() not in cmdline, f"the key in the process list: {cmdline!r}"
+    finally:
+        if conn is not None:
+            conn.close()
+        srv.close()
+        p.kill()
+        p.communicate(timeout=20)
+
+
 def test_event_list_open_and_stopped_conflict(s):
     r = ctl(s, "event", "list", "--open", "--stopped", env=event_env(s))
     eq(r.returncode, 2, f"--open --stopped: {r.stderr}")
