@@ -216,15 +216,20 @@ metrics_render(struct buf *out)
 		"# HELP cairn_http_request_duration_seconds Time from accept to the response written.\n"
 		"# TYPE cairn_http_request_duration_seconds histogram\n");
 	for (size_t r = 0; r <= nroutes; r++) {
+		int64_t counts[NBUCKETS];
 		int64_t cumulative = 0;
 		int64_t total = 0;
 
-		for (size_t b = 0; b < NBUCKETS; b++)
-			total += sum(OFF_BUCKETS + r * NBUCKETS + b);
+		/* each bucket read once: the buckets, +Inf and _count all come
+		 * from this one reading while other workers go on counting */
+		for (size_t b = 0; b < NBUCKETS; b++) {
+			counts[b] = sum(OFF_BUCKETS + r * NBUCKETS + b);
+			total += counts[b];
+		}
 		if (total == 0)
 			continue;
 		for (size_t b = 0; b < NBUCKETS; b++) {
-			cumulative += sum(OFF_BUCKETS + r * NBUCKETS + b);
+			cumulative += counts[b];
 			rc |= buf_puts(out, "cairn_http_request_duration_seconds_bucket{");
 			rc |= route_labels(out, r);
 			if (b < NBUCKETS - 1)
