@@ -107,9 +107,12 @@ status_metrics(struct ctx *c)
 		struct diag d;
 
 		if (collectors[i](c->db, &b, &d) < 0) {
-			b.len = mark; /* drop a collector's partial lines */
-			if (b.data != NULL)
+			/* a failed collector's whole lines stay (cairn_geo_up 0
+			 * says why its numbers are missing); a cut line goes */
+			if (b.len > mark && b.data[b.len - 1] != '\n') {
+				b.len = mark;
 				b.data[mark] = '\0';
+			}
 			log_debug("a metrics collector failed: %s", d.msg);
 		}
 	}

@@ -13,8 +13,9 @@ void status_init(void);
 /* A scrape-time collector: appends Prometheus exposition lines (HELP, TYPE
  * and samples) for values the pool's counters cannot hold, such as those
  * cairn-worker keeps in the database.  Returns -1 with d set when it could
- * not; /metrics then leaves its lines out and still answers.  Register from
- * routes_init(), before the pool forks. */
+ * not, having appended only whole lines it means to show then (such as an
+ * "up" gauge of 0), or nothing; /metrics keeps those and still answers.
+ * Register from routes_init(), before the pool forks. */
 typedef int (*status_collector_fn)(struct db *db, struct buf *out, struct diag *d);
 void status_collector(status_collector_fn fn);
 int status_healthz(struct ctx *c);
