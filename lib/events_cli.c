@@ -40,6 +40,7 @@ static const char usage_text[] =
 /* The parsed command line. */
 struct args {
 	const char *url, *key, *idem;
+	char *key_copy; /* the --key argument's copy (hide_key_arg) */
 	const char *start, *stop, *from, *to, *limit, *cursor;
 	bool purge, open, stopped;
 	struct cli_list tags, any;
@@ -47,7 +48,7 @@ struct args {
 	size_t npos;
 };
 
-/* A key given with --key is copied (it lives until exit) and its argument
+/* A key given with --key is copied (into key_copy) and its argument
  * overwritten, so that ps and /proc/PID/cmdline stop showing it as soon as
  * the line is parsed; $CAIRN_KEY never shows there at all. */
 static void
@@ -55,7 +56,7 @@ hide_key_arg(struct args *o, int argc, char **argv)
 {
 	for (int i = 0; i < argc && o->key != NULL; i++)
 		if (argv[i] == o->key) {
-			o->key = mem_strdup(argv[i]);
+			o->key = o->key_copy = mem_strdup(argv[i]);
 			memset(argv[i], 'x', strlen(argv[i]));
 			break;
 		}
@@ -475,6 +476,7 @@ events_cli(struct db *db, int argc, char **argv)
 		rc = commands[c].run(o);
 		curl_global_cleanup();
 	}
+	mem_free(o->key_copy);
 	mem_free(o);
 	return rc;
 }
