@@ -218,7 +218,9 @@ auth_stamp_fresh(struct auth_stamp s)
 {
 	long long ttl = config_int("auth.cache_ms");
 
-	return ttl > 0 && timefmt_monotonic_ms() - s.at_ms < ttl &&
+	/* without the shared counters no invalidation reaches this worker:
+	 * then nothing is cached */
+	return ttl > 0 && metrics_shared() && timefmt_monotonic_ms() - s.at_ms < ttl &&
 	       s.generation == metrics_value(metric_generation);
 }
 
@@ -289,8 +291,8 @@ auth_resolve(struct db *db, const char *key, size_t len, struct auth *a, struct 
 		memset(a, 0, sizeof *a);
 		a->kind = kind && kind[0] == 's' ? AUTH_SERVICE_KEY : AUTH_API_KEY;
 		a->id = db_int(st, 1);
-		/* scopes stored by older versions may name scopes we dropped:
-		 * keep the known ones */
+		/* a stored list that does not parse (one naming a scope this
+		 * version does not know) grants nothing: fail closed */
 		if (scopes == NULL || auth_scopes_parse(scopes, &a->scopes, &ignored) < 0)
 			a->scopes = 0;
 		db_text_copy(st, 3, a->name, sizeof a->name);

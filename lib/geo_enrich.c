@@ -147,10 +147,26 @@ db_ok(struct geo_enrich *g)
 
 /* ------------------------------------------------------------ settings */
 
+/* url as a log line shows it: a user and password in it become "***". */
+static void
+url_for_log(const char *url, char *out, size_t size)
+{
+	const char *host = strstr(url, "://");
+	const char *at;
+
+	host = host != NULL ? host + 3 : url;
+	at = strchr(host, '@');
+	if (at != NULL && at < host + strcspn(host, "/?#"))
+		snprintf(out, size, "%.*s***%s", (int)(host - url), url, at);
+	else
+		snprintf(out, size, "%s", url);
+}
+
 struct geo_enrich *
 geo_enrich_new(const char *holder)
 {
 	struct geo_enrich *g;
+	char shown[512];
 	long margin;
 
 	if (!config_bool("geo.enabled") || config_str("geo.url")[0] == '\0') {
@@ -208,9 +224,10 @@ geo_enrich_new(const char *holder)
 		buf_init(&g->slots[i].body, GEO_BODY_MAX);
 	if (getrandom(&g->rng, sizeof g->rng, 0) != (ssize_t)sizeof g->rng || g->rng == 0)
 		g->rng = timefmt_monotonic_us() | 1;
+	url_for_log(g->url, shown, sizeof shown);
 	log_info("geo: enrichment on: %s, %ld calls/s (one per %lld us), timeout %ld s, "
 		 "up to %zu in flight, lease %ld s",
-		 g->url, g->rate, (long long)g->interval_us, g->timeout, g->max_inflight, g->lease);
+		 shown, g->rate, (long long)g->interval_us, g->timeout, g->max_inflight, g->lease);
 	return g;
 }
 

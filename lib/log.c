@@ -97,7 +97,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (log_syslog) {
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
-		syslog(prio[level], "%s%s%s%s", log_names[level], log_request_id ? " req=" : "",
+		syslog(prio[level], "%s%s%s %s", log_names[level], log_request_id ? " req=" : "",
 		       log_request_id ? log_request_id : "", msg);
 		return;
 	}

@@ -509,6 +509,28 @@ def test_submissions_never_wait_for_a_claim(s):
         standin_defaults(s)
 
 
+def test_worker_log_hides_the_provider_password(s):
+    """A user and password in geo.url (libcurl sends them as basic auth)
+    stay out of the worker's log."""
+    url = s.env["GEO_STANDIN_URL"].replace("http://", "http://geo-user:s3cret-pw@")
+    log = os.path.join(s.dir, "worker-userinfo.log")
+
+    def start_line():
+        try:
+            with open(log) as f:
+                return next((line for line in f if "enrichment on" in line), None)
+        except OSError:
+            return None
+    w = start_worker(s, "userinfo", url=url)
+    try:
+        line = s.wait_for(start_line, timeout=WAIT, what="the worker's start line")
+    finally:
+        stop_worker(w)
+    assert "http://***@127.0.0.1:" in line, line
+    with open(log) as f:
+        assert "s3cret-pw" not in f.read(), "the password is not logged"
+
+
 def first_error(s, ip):
     """The error of the failed task from ip that reached the provider."""
     return s.scalar("SELECT last_error FROM geo_tasks WHERE ip = INET6_ATON('%s')"
