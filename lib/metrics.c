@@ -103,6 +103,12 @@ metrics_value(int id)
 	return sum((size_t)id);
 }
 
+bool
+metrics_shared(void)
+{
+	return region != NULL;
+}
+
 void
 metrics_inflight(int delta)
 {

@@ -10,6 +10,7 @@
 #ifndef CAIRN_METRICS_H
 #define CAIRN_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,9 @@ void metrics_use_slot(size_t slot);
 void metrics_add(int id, int64_t delta);
 /* A counter's sum over every slot (0 before metrics_init). */
 int64_t metrics_value(int id);
+/* Whether the counters are mapped (metrics_init succeeded), so that
+ * metrics_add in one worker shows in metrics_value in every other. */
+bool metrics_shared(void);
 /* One finished request; route SIZE_MAX for a request that matched none. */
 void metrics_request(size_t route, int status, uint64_t usec);
 void metrics_inflight(int delta);
