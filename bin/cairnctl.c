@@ -172,8 +172,8 @@ key_list(struct db *db, int argc, char **argv)
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	printf("id\tname\tscopes\tcreated_at\trevoked_at\n");
-	if (apikeys_list(db, 0, 1000000, print_key, NULL, &d) < 0)
+	if (cli_list_header(db, "id\tname\tscopes\tcreated_at\trevoked_at\n", &d) < 0 ||
+	    apikeys_list(db, 0, 1000000, print_key, NULL, &d) < 0)
 		return fail(&d);
 	return CLI_EXIT_OK;
 }
@@ -244,7 +244,11 @@ job_list(struct db *db, int argc, char **argv)
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	printf("name\tevery\tnext_run_at\tlast_run_at\truns\tfailures\tholder\tlast_error\n");
+	if (cli_list_header(db,
+			    "name\tevery\tnext_run_at\tlast_run_at\truns\tfailures\tholder\t"
+			    "last_error\n",
+			    &d) < 0)
+		return fail(&d);
 	for (size_t i = 0; i < job_table_count; i++) {
 		const struct job *job = &job_table[i];
 

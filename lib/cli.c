@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "db.h"
 #include "diag.h"
 
 static const char *cli_config_before; /* --config before the command, or NULL */
@@ -146,6 +147,15 @@ cli_dispatch(struct db *db, const char *usage, const struct cli_sub *subs, int a
 	}
 	fputs(usage, stderr);
 	return CLI_EXIT_USAGE;
+}
+
+int
+cli_list_header(struct db *db, const char *header, struct diag *d)
+{
+	if (db_connect(db, d) < 0)
+		return -1;
+	fputs(header, stdout);
+	return 0;
 }
 
 void

@@ -90,6 +90,12 @@ struct cli_sub {
 int cli_dispatch(struct db *db, const char *usage, const struct cli_sub *subs, int argc,
 		 char **argv);
 
+/* Prints a list's header line once the database answers, so that a list
+ * that fails to connect prints nothing on stdout.  -1 with d set if it
+ * does not answer. */
+struct diag;
+int cli_list_header(struct db *db, const char *header, struct diag *d);
+
 /* Prints secret, shown only now, on a line of stdout, and keeps what
  * cli_finish must tell the operator if stdout did not take it: that the
  * change was made, and what to do (printf-style). */

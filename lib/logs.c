@@ -1229,8 +1229,11 @@ cli_list(struct db *db, int argc, char **argv)
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	printf("name\tprivileged\tallowed_ips\tretention_days\tcreated_at\tdisabled_at\n");
-	if (logs_store_service_list(db, 0, 1000000, cli_print_service, NULL, &d) < 0)
+	if (cli_list_header(db,
+			    "name\tprivileged\tallowed_ips\tretention_days\tcreated_at\t"
+			    "disabled_at\n",
+			    &d) < 0 ||
+	    logs_store_service_list(db, 0, 1000000, cli_print_service, NULL, &d) < 0)
 		return cli_fail(&d);
 	return CLI_EXIT_OK;
 }
