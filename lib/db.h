@@ -134,7 +134,9 @@ bool db_error_unavailable(const struct diag *d);
  * so the whole request may be run again. */
 bool db_error_reconnectable(const struct diag *d);
 /* The error is a deadlock or lock wait timeout that outlasted the retries:
- * nothing was written, and the client may retry later (503). */
+ * the unit that failed was rolled back (units committed before it, such as
+ * a chunked purge's earlier chunks, stay), and the client may retry later
+ * (503). */
 bool db_error_busy(const struct diag *d);
 
 #endif

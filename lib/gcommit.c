@@ -319,6 +319,10 @@ lead(struct db *db, int k)
 			result = RESULT_FAILED;
 			diag_set(&d, DIAG_UNAVAILABLE,
 				 "connection lost during a grouped write; outcome unknown");
+		} else if (db_error_busy(&d)) {
+			/* nothing written, and each row alone would wait out
+			 * the same lock again: every row's answer (503) */
+			result = RESULT_FAILED;
 		} else {
 			result = RESULT_ALONE; /* nothing written: each row again, alone */
 		}

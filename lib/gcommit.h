@@ -16,7 +16,9 @@
  * The contract a caller sees is that of the write alone: gcommit_write
  * returns 0 only when the row is committed.  A group whose statement
  * fails with a database error is written again row by row, each by its
- * own worker, so every caller gets its own row's answer.  A group whose
+ * own worker, so every caller gets its own row's answer; but one that
+ * waited out its lock retries (db_error_busy) gives that answer to every
+ * row, which alone would wait again for the same lock.  A group whose
  * connection was lost while it ran, or whose leader died, may or may not
  * have committed: each of its callers gets DIAG_UNAVAILABLE ("outcome
  * unknown"), as a lost write of its own would have given.

@@ -17,7 +17,7 @@
 #include "timefmt.h"
 
 #define GEO_BODY_MAX (64u << 10) /* a provider answer larger than this is bad */
-#define GEO_CLAIM_BATCH 64
+#define GEO_CLAIM_BATCH GEO_CLAIM_MAX
 #define GEO_IDLE_POLL_US 200000  /* between claims when the queue had nothing due */
 #define GEO_FULL_POLL_US 1000000 /* between claims while every waiting slot is taken */
 #define GEO_DB_BACKOFF_MIN_MS 250

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "timefmt.h"
 
-#define GEO_CLAIM_MAX 64 /* the ids of q_claim_select */
+#define GEO_CLAIM_FIND (2 * GEO_CLAIM_MAX) /* the ids of q_claim_select */
 #define GEO_REQUEUE_BATCH 500
 #define GEO_EXPIRE_BATCH 1000
 
@@ -33,14 +33,18 @@ DB_QUERY(q_list_state, "SELECT " TASK_COLS " FROM geo_tasks WHERE state = ?" LIS
 DB_QUERY(q_list_country, "SELECT " TASK_COLS " FROM geo_tasks WHERE country_code = ?" LIST_REST);
 DB_QUERY(q_list_status, "SELECT " TASK_COLS " FROM geo_tasks WHERE status_code = ?" LIST_REST);
 
-/* A claim finds its due tasks with a plain read, outside any transaction,
- * and then locks them by primary key.  A locking read of the due range
- * itself would take InnoDB's gap lock past the range's last row under
- * REPEATABLE READ, which is where every new task's row goes: each
- * POST /event/submit/ would wait for the claim to commit.  Point lookups
- * on the primary key lock the rows they find and no gap (FORCE INDEX: the
- * optimiser would rather scan the due range); unused ids are bound NULL,
- * which matches no row.  An idle queue costs the one plain read. */
+/* A claim finds due tasks with a plain read, outside any transaction, and
+ * then locks them by primary key.  A locking read of the due range itself
+ * would take InnoDB's gap lock past the range's last row under REPEATABLE
+ * READ, which is where every new task's row goes: each POST
+ * /event/submit/ would wait for the claim to commit.  Point lookups on the
+ * primary key lock the rows they find and no gap (FORCE INDEX: the
+ * optimiser would rather scan the due range), unless a row found was
+ * deleted meanwhile (cairn never deletes tasks); unused ids are bound
+ * NULL, which matches no row.  It finds twice the batch and locks a batch
+ * of them in id order (no ORDER BY, so LIMIT stops the scan): a worker
+ * whose rival holds the first batch locked takes the next one.  An idle
+ * queue costs the one plain read. */
 #define DUE                                                                                        \
 	" state = 'queued' AND next_attempt_at <= NOW(6)"                                          \
 	" AND (lease_until IS NULL OR lease_until < NOW(6))"
@@ -49,7 +53,7 @@ DB_QUERY(q_list_status, "SELECT " TASK_COLS " FROM geo_tasks WHERE status_code =
 DB_QUERY(q_due_ids, "SELECT id FROM geo_tasks WHERE" DUE " ORDER BY next_attempt_at, id LIMIT ?");
 DB_QUERY(q_claim_select,
 	 "SELECT id, ip, attempts FROM geo_tasks FORCE INDEX (PRIMARY)"
-	 " WHERE id IN (" IDS64 ") AND" DUE " ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED");
+	 " WHERE id IN (" IDS64 ", " IDS64 ") AND" DUE " LIMIT ? FOR UPDATE SKIP LOCKED");
 DB_QUERY(q_cache_lock, "SELECT state, COALESCE(task_id, 0), expires_at > NOW(6),"
 		       " TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at)"
 		       " FROM geo_cache WHERE ip = ? FOR UPDATE");
@@ -434,7 +438,7 @@ struct claim_args {
 	int64_t defer_us;
 	struct geo_claim_result *r;
 	/* the due tasks' ids (find_due), then the rows locked (lock_due) */
-	int64_t due[GEO_CLAIM_MAX];
+	int64_t due[GEO_CLAIM_FIND];
 	size_t ndue;
 	struct geo_claimed rows[GEO_CLAIM_MAX];
 	bool has_ip[GEO_CLAIM_MAX];
@@ -449,27 +453,29 @@ struct claim_args {
 	size_t nresolved;
 };
 
-/* The ids of up to a->batch due tasks, read without locks. */
+/* The ids of up to twice a->batch due tasks, read without locks (a
+ * db_autocommit unit: a connection that died while idle is replaced). */
 static int
-find_due(struct db *db, struct claim_args *a, struct diag *d)
+find_due(struct db *db, void *arg, struct diag *d)
 {
+	struct claim_args *a = arg;
 	struct db_stmt *st = db_prepare(db, &q_due_ids, d);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	db_bind_int(st, 0, a->batch);
+	db_bind_int(st, 0, 2 * a->batch);
 	if (db_execute(st, d) < 0)
 		return -1;
 	a->ndue = 0;
-	while ((rc = db_fetch(st, d)) == 1 && a->ndue < GEO_CLAIM_MAX)
+	while ((rc = db_fetch(st, d)) == 1 && a->ndue < GEO_CLAIM_FIND)
 		a->due[a->ndue++] = db_int(st, 0);
 	db_release(st);
 	return rc < 0 ? -1 : 0;
 }
 
-/* Locks those of the found tasks that are still due and that no other
- * claim has locked, and reads them. */
+/* Locks up to a->batch of the found tasks that are still due and that no
+ * other claim has locked, and reads them. */
 static int
 lock_due(struct db *db, struct claim_args *a, struct diag *d)
 {
@@ -478,12 +484,13 @@ lock_due(struct db *db, struct claim_args *a, struct diag *d)
 
 	if (st == NULL)
 		return -1;
-	for (unsigned i = 0; i < GEO_CLAIM_MAX; i++) {
+	for (unsigned i = 0; i < GEO_CLAIM_FIND; i++) {
 		if (i < a->ndue)
 			db_bind_int(st, i, a->due[i]);
 		else
 			db_bind_null(st, i);
 	}
+	db_bind_int(st, GEO_CLAIM_FIND, a->batch);
 	if (db_execute(st, d) < 0)
 		return -1;
 	a->nrows = 0;
@@ -724,7 +731,7 @@ geo_store_claim(struct db *db, const char *holder, int64_t token, unsigned lease
 	a.max_calls = max_calls;
 	a.defer_us = defer_us;
 	a.r = r;
-	if (find_due(db, &a, d) < 0)
+	if (db_autocommit(db, find_due, &a, d) < 0)
 		return -1;
 	if (a.ndue == 0) {
 		memset(r, 0, sizeof *r);

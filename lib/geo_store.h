@@ -6,15 +6,16 @@
  * from the shared budget.  Each worker-side operation is one short
  * transaction: none is ever held open across a call to the provider.
  *
- * Claims: a task is due when it is queued, its next_attempt_at has come
- * and it holds no live lease.  geo_store_claim() finds due tasks with a
- * plain read, then locks them by id with FOR UPDATE SKIP LOCKED (concurrent
+ * Claims: a task is due when it is queued, its next_attempt_at has come and
+ * it holds no live lease.  geo_store_claim() finds due tasks with a plain
+ * read, then locks them by id with FOR UPDATE SKIP LOCKED (concurrent
  * workers never wait for each other and never get the same task, and
- * submissions never wait for a claim) and, in the same transaction, resolves the
- * ones that need no call (reserved addresses -> skipped, a live cache
- * entry -> done or failed) and leases the others to the caller: the lease
- * is (holder, token, lease_until), and every later write checks holder and
- * token, so a worker whose lease was taken over can no longer write.
+ * submissions never wait for a claim while no one deletes tasks) and, in
+ * the same transaction, resolves the ones that need no call (reserved
+ * addresses -> skipped, a live cache entry -> done or failed) and leases
+ * the others to the caller: the lease is (holder, token, lease_until), and
+ * every later write checks holder and token, so a worker whose lease was
+ * taken over can no longer write.
  *
  * One call per address: the claim also takes the address's geo_cache row
  * as 'pending' for the task.  Another task with the same address that
@@ -100,7 +101,9 @@ struct geo_claim_result {
 	unsigned selected, skipped, cached, deferred;
 };
 
-/* One claim: up to `batch` (at most 64) due tasks, in one transaction, or
+#define GEO_CLAIM_MAX 64 /* the largest batch of one claim */
+
+/* One claim: up to `batch` (at most GEO_CLAIM_MAX) due tasks, in one transaction, or
  * one plain read when none is due; tasks that need a call
  * are leased (holder, token, lease_seconds) into calls[] while fewer than
  * max_calls are there; beyond that they stay due, untouched — unless

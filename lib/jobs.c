@@ -213,6 +213,16 @@ read_takeable(struct db *db, const struct job *jobs, size_t n, const char *holde
 	return rc < 0 ? -1 : 0;
 }
 
+/* The database failed: the runs this process was in the middle of are
+ * over (the jobs may be another's by the time it is back).  Returns -1. */
+static int
+end_runs(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		job_states[i].run = (struct job_run){0};
+	return -1;
+}
+
 int
 jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 	  volatile sig_atomic_t *stop, bool *more_left, struct diag *d)
@@ -234,14 +244,14 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 			continue;
 		if (!js->ensured) {
 			if (ensure_row(db, &jobs[i], d) < 0)
-				return -1;
+				return end_runs(n);
 			js->ensured = true;
 		}
 		want[i] = ASK;
 		ask = true;
 	}
 	if (ask && read_takeable(db, jobs, n, holder, takeable, d) < 0)
-		return -1;
+		return end_runs(n);
 
 	for (size_t i = 0; i < n && !*stop; i++) {
 		struct job_state *js = &job_states[i];
@@ -257,12 +267,11 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 			continue;
 		}
 		rc = exec_lease(db, &q_take, &jobs[i], holder, &affected, d);
-		if (rc < 0 || affected == 0) {
-			/* a run of ours is over: the job is another's now, or
-			 * may be by the time the database is back */
+		if (rc < 0)
+			return end_runs(n);
+		if (affected == 0) {
+			/* a run of ours is over: the job is another's now */
 			js->run = (struct job_run){0};
-			if (rc < 0)
-				return -1;
 			js->next_try = timefmt_monotonic_ms() + recheck;
 			continue;
 		}
@@ -270,7 +279,7 @@ jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holder,
 		if (end != RUN_MORE)
 			js->run = (struct job_run){0};
 		if (end == RUN_UNAVAILABLE)
-			return -1;
+			return end_runs(n);
 		js->next_try = end == RUN_MORE ? 0 : timefmt_monotonic_ms() + recheck;
 		*more_left = *more_left || end == RUN_MORE;
 		ran++;

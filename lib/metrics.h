@@ -31,7 +31,8 @@ void metrics_add(int id, int64_t delta);
 /* A counter's sum over every slot (0 before metrics_init). */
 int64_t metrics_value(int id);
 /* Whether the counters are mapped (metrics_init succeeded), so that
- * metrics_add in one worker shows in metrics_value in every other. */
+ * metrics_add in one worker of this process's pool shows in metrics_value
+ * in every other (each process of a spawn-fcgi -F N pool maps its own). */
 bool metrics_shared(void);
 /* One finished request; route SIZE_MAX for a request that matched none. */
 void metrics_request(size_t route, int status, uint64_t usec);

@@ -103,18 +103,13 @@ status_metrics(struct ctx *c)
 		return -1;
 	}
 	for (size_t i = 0; i < ncollectors; i++) {
-		size_t mark = b.len;
 		struct diag d;
 
-		if (collectors[i](c->db, &b, &d) < 0) {
-			/* a failed collector's whole lines stay (cairn_geo_up 0
-			 * says why its numbers are missing); a cut line goes */
-			if (b.len > mark && b.data[b.len - 1] != '\n') {
-				b.len = mark;
-				b.data[mark] = '\0';
-			}
+		/* a failed collector's lines stay: it appends only those it
+		 * means to show then (cairn_geo_up 0 says why its numbers are
+		 * missing), and each buf append is whole or nothing */
+		if (collectors[i](c->db, &b, &d) < 0)
 			log_debug("a metrics collector failed: %s", d.msg);
-		}
 	}
 	rc = reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
 			b.len);

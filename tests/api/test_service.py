@@ -98,29 +98,3 @@ def test_values_of_exactly_64_bytes_round_trip(s):
     eq(r.status, 201, "create")
     listed = s.get("/admin/api-keys?limit=1000", key=s.admin_key).json()["keys"]
     assert any(k["name"] == name for k in listed), "a 64-byte name came back whole"
-
-
-def test_metrics_while_the_database_is_down(s):
-    """docs/geo.md: cairn_geo_up is 1 when the geo numbers could be read,
-    so 0 while the database is down (its collector writes that line when
-    it fails; /metrics once dropped it with the rest, so the series went
-    missing instead of reading 0).  The kv series, read from the database,
-    are left out (docs/kv.md); the pool's own counters stay; the text is
-    still one block per family."""
-    eq(s.metrics().get("cairn_geo_up"), 1.0, "geo_up with the database up")
-    s.stack("db-stop")
-    try:
-        r = s.get("/metrics")
-        eq(r.status, 200, "status")
-        m = s.metrics()
-        eq(m.get("cairn_geo_up"), 0.0, "geo_up with the database down")
-        assert "cairn_kv_keys" not in m, "kv series read from a stopped database"
-        assert 'cairn_geo_tasks{state="queued"}' not in m, "geo numbers without a database"
-        assert "cairn_http_requests_in_flight" in m, "the pool's own series"
-        types = [ln.split()[2] for ln in r.text.splitlines() if ln.startswith("# TYPE ")]
-        eq(len(types), len(set(types)), "each family declared once")
-        assert "cairn_geo_up" in types, types
-    finally:
-        s.stack("db-start")
-    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="ready again")
-    s.wait_for(lambda: s.metrics().get("cairn_geo_up") == 1.0, timeout=30, what="geo_up 1")

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+import test_ctl
 import test_kv
 from cairn import eq, is_envelope
 from test_events import group_commit, rw, stored_events, uniq
@@ -135,6 +136,51 @@ def test_a_lock_held_past_the_retries_gives_503(s):
     eq(test_kv.get(s, "lockheld").json(), {"lockheld": "1"}, "nothing written")
     eq(test_kv.put_q(s, "lockheld=3").status, 200, "the retry, once the lock is gone")
     eq(test_kv.get(s, "lockheld").json(), {"lockheld": "3"}, "written")
+
+
+def test_metrics_while_the_database_is_down(s):
+    """docs/geo.md: cairn_geo_up is 1 when the geo numbers could be read,
+    so 0 while the database is down (its collector writes that line when
+    it fails; /metrics once dropped it with the rest, so the series went
+    missing instead of reading 0).  The kv series, read from the database,
+    are left out (docs/kv.md); the pool's own counters stay; the text is
+    still one block per family."""
+    eq(s.metrics().get("cairn_geo_up"), 1.0, "geo_up with the database up")
+    s.stack("db-stop")
+    try:
+        r = s.get("/metrics")
+        eq(r.status, 200, "status")
+        m = s.metrics()
+        eq(m.get("cairn_geo_up"), 0.0, "geo_up with the database down")
+        assert "cairn_kv_keys" not in m, "kv series read from a stopped database"
+        assert 'cairn_geo_tasks{state="queued"}' not in m, "geo numbers without a database"
+        assert "cairn_http_requests_in_flight" in m, "the pool's own series"
+        types = [ln.split()[2] for ln in r.text.splitlines() if ln.startswith("# TYPE ")]
+        eq(len(types), len(set(types)), "each family declared once")
+        assert "cairn_geo_up" in types, types
+    finally:
+        s.stack("db-start")
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="ready again")
+    s.wait_for(lambda: s.metrics().get("cairn_geo_up") == 1.0, timeout=30, what="geo_up 1")
+
+
+def test_lists_print_nothing_on_stdout_without_a_database(s):
+    """A list whose database is down exits 1 with the reason on stderr and
+    prints nothing on stdout: a script reading it sees no header without
+    rows."""
+    s.stack("db-stop")
+    try:
+        for args in (("key", "list"), ("service", "list"), ("job", "list")):
+            r = test_ctl.ctl(s, *args)
+            eq((r.returncode, r.stdout), (1, ""), f"{' '.join(args)}: {r.stderr}")
+            assert "connect" in r.stderr, r.stderr
+    finally:
+        s.stack("db-start")
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="ready again")
+    for args in (("key", "list"), ("service", "list"), ("job", "list")):
+        r = test_ctl.ctl(s, *args)
+        eq(r.returncode, 0, r.stderr)
+        assert r.stdout.split("\n", 1)[0].count("\t") >= 4, r.stdout
 
 
 def hup_and_settle(s):
