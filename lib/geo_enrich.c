@@ -67,6 +67,9 @@ struct geo_enrich {
 	bool breaker_open;
 	uint64_t breaker_until;
 	bool probe_out; /* our probe call is in flight */
+	/* the last call could not reach the provider; the first of such a
+	 * run is logged with curl's detail, and so is the next answer */
+	bool unreachable;
 	uint64_t rng;
 	unsigned long late_permits;
 };
@@ -361,9 +364,19 @@ classify(struct geo_enrich *g, struct slot *s, CURLcode cc)
 		snprintf(r->error, sizeof r->error, "the provider's answer is larger than %u bytes",
 			 GEO_BODY_MAX);
 	} else {
+		/* the task shows curl's fixed text for the code; its buffer,
+		 * which may name the provider's host and port, goes to the log */
 		r->outcome = GEO_OUT_CONNECT;
-		snprintf(r->error, sizeof r->error, "cannot reach the provider: %.160s",
-			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+		snprintf(r->error, sizeof r->error, "cannot reach the provider (%s)",
+			 curl_easy_strerror(cc));
+		if (!g->unreachable)
+			log_warn("geo: cannot reach the provider: %s",
+				 s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+		g->unreachable = true;
+	}
+	if (cc == CURLE_OK && g->unreachable) {
+		log_info("geo: the provider answers again");
+		g->unreachable = false;
 	}
 	if (!geo_outcome_retryable(r->outcome))
 		return;

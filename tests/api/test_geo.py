@@ -622,17 +622,35 @@ def test_provider_down_then_back(s):
     failed or lost), the breaker opens, and all complete after it is back."""
     standin(s, "/control?mode=ok&stall_pct=0")
     m0 = s.metrics()
+    with open(s.env["CAIRN_WORKER_LOG"]) as f:
+        log_from = len(f.read())
     standin(s, "/control?mode=down&for=20")
     ips = [f"45.62.{i}.9" for i in range(20)]
-    submit_many(s, "down", ips, 20)
+    ids = submit_many(s, "down", ips, 20)
     deadline = time.monotonic() + 15
+    errors = set()
     while time.monotonic() < deadline:
         st = states_of(s, "down")
         eq(st.get("failed", 0), 0, "no task fails while the provider is down")
         eq(sum(st.values()), 20, "none lost")
+        errors.update(task(s, tid)["error"] for tid in ids[:5])
         time.sleep(1)
     st = wait_all_resolved(s, "down", 20)
     eq(st, {"done": 20}, "all done after the provider came back")
+    # a task shows why it waits, but not where the provider is: curl's
+    # detail (host and port) is in the worker's log, once per outage
+    errors.discard(None)
+    assert errors, "a waiting task shows its last failure"
+    host_port = s.env["GEO_STANDIN_URL"].split("://")[1]
+    for e in errors:
+        assert e.startswith("cannot reach the provider (") and e.endswith(")"), e
+        assert host_port.split(":")[0] not in e and host_port.split(":")[1] not in e, e
+    with open(s.env["CAIRN_WORKER_LOG"]) as f:
+        log = f.read()[log_from:]
+    unreachable = [line for line in log.splitlines() if "cannot reach the provider" in line]
+    eq(len(unreachable), 1, f"one line for the outage: {unreachable}")
+    assert host_port.split(":")[1] in unreachable[0], unreachable[0]
+    assert "geo: the provider answers again" in log, log
     m1 = s.metrics()
     assert metric(m1, "cairn_geo_breaker_opened_total") > metric(m0, "cairn_geo_breaker_opened_total"), \
         "the breaker opened"
