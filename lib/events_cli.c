@@ -20,8 +20,13 @@
 /* the exit statuses of lib/cli.h, and this one of `event` alone */
 #define CLI_EXIT_UNREACHABLE 3 /* the server could not be reached */
 
+/* Seconds without a byte either way before a request is given up: more
+ * than nginx's fastcgi_read_timeout (60 s), so a slow pool's own 504
+ * comes first. A long answer that keeps coming is never cut. */
+#define CLI_IDLE_TIMEOUT 75
+
 static const char usage_text[] =
-	"usage: cairnctl event COMMAND [--url URL] [--key KEY] ...\n"
+	"usage: cairnctl event COMMAND [--url URL] [--key KEY] [--timeout S] ...\n"
 	"  add [--start EPOCH] [--stop EPOCH] [--idempotency-key K] [TAG ...]\n"
 	"  list [--tag T]... [--any-tag T]... [--from T] [--to T] [--open|--stopped]\n"
 	"       [--limit N] [--cursor C]\n"
@@ -35,12 +40,14 @@ static const char usage_text[] =
 	"Options go before or after the arguments; \"--\" ends them (a tag starting\n"
 	"with '-').  The body goes to stdout, \"HTTP <status>\" to stderr; exit 0 on\n"
 	"2xx, 1 on other statuses, 2 on usage errors (nothing sent), 3 when the\n"
-	"server cannot be reached.\n";
+	"server cannot be reached or sends nothing for --timeout seconds\n"
+	"(1 to 3600, default 75: longer than nginx waits for the pool).\n";
 
 /* The parsed command line. */
 struct args {
-	const char *url, *key, *idem;
-	char *key_copy; /* the --key argument's copy (hide_key_arg) */
+	const char *url, *key, *idem, *timeout_arg;
+	long idle_timeout; /* seconds: --timeout, else CLI_IDLE_TIMEOUT */
+	char *key_copy;    /* the --key argument's copy (hide_key_arg) */
 	const char *start, *stop, *from, *to, *limit, *cursor;
 	bool purge, open, stopped;
 	struct cli_list tags, any;
@@ -63,9 +70,10 @@ hide_key_arg(struct args *o, int argc, char **argv)
 }
 
 /* Parses a subcommand's arguments (after its name): options are the
- * words of its options besides --url and --key, min_pos to max_pos
- * positional arguments; the URL and the key default to the environment.
- * 0, or the exit status after the message. */
+ * words of its options besides the common --url, --key and --timeout (the
+ * first three of all[]), min_pos to max_pos positional arguments; the URL
+ * and the key default to the environment.  0, or the exit status after
+ * the message. */
 static int
 parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, int argc,
 	   char **argv)
@@ -73,6 +81,7 @@ parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, 
 	const struct cli_opt all[] = {
 		{.name = "--url", .value = &o->url},
 		{.name = "--key", .value = &o->key},
+		{.name = "--timeout", .value = &o->timeout_arg},
 		{.name = "--idempotency-key", .value = &o->idem},
 		{.name = "--start", .value = &o->start},
 		{.name = "--stop", .value = &o->stop},
@@ -95,7 +104,7 @@ parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, 
 		char word[32];
 
 		snprintf(word, sizeof word, " %s ", all[i].name);
-		if (i < 2 || strstr(options, word) != NULL)
+		if (i < 3 || strstr(options, word) != NULL)
 			opts[n++] = all[i];
 	}
 	opts[n].name = NULL;
@@ -106,6 +115,16 @@ parse_args(struct args *o, const char *options, size_t min_pos, size_t max_pos, 
 		o->url = getenv("CAIRN_URL");
 	if (rc == CLI_EXIT_OK && o->key == NULL)
 		o->key = getenv("CAIRN_KEY");
+	o->idle_timeout = CLI_IDLE_TIMEOUT;
+	if (rc == CLI_EXIT_OK && o->timeout_arg != NULL) {
+		int64_t s;
+
+		if (!text_parse_id(o->timeout_arg, strlen(o->timeout_arg), &s) || s > 3600) {
+			fprintf(stderr, "cairnctl: --timeout must be 1 to 3600 seconds\n");
+			rc = CLI_EXIT_USAGE;
+		}
+		o->idle_timeout = (long)s;
+	}
 	if (rc == CLI_EXIT_OK && (o->url == NULL || o->url[0] == '\0')) {
 		fprintf(stderr, "cairnctl: no server: give --url or set CAIRN_URL\n");
 		rc = CLI_EXIT_USAGE;
@@ -173,7 +192,8 @@ send_request(const struct args *o, const char *method, const char *path_query,
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->idle_timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cairnctl/" PACKAGE_VERSION);
 	if (body != NULL) {
@@ -185,7 +205,10 @@ send_request(const struct args *o, const char *method, const char *path_query,
 	}
 	CURLcode cc = curl_easy_perform(h);
 
-	if (cc != CURLE_OK) {
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		fprintf(stderr, "cairnctl: %s: nothing received for %ld s (--timeout)\n", url.data,
+			o->idle_timeout);
+	} else if (cc != CURLE_OK) {
 		fprintf(stderr, "cairnctl: %s: %s\n", url.data,
 			err[0] ? err : curl_easy_strerror(cc));
 	} else {
@@ -431,7 +454,7 @@ cmd_delete(const struct args *o)
 	return cmd_by_id(o, "DELETE");
 }
 
-/* Each subcommand's options (besides --url and --key, as " --a --b ") and
+/* Each subcommand's options (besides the common ones, as " --a --b ") and
  * how many positional arguments it takes. */
 static const struct {
 	const char *name, *options;

@@ -5,6 +5,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import uuid
 
@@ -858,6 +859,27 @@ def test_cli_errors_exit_nonzero(s):
     p = ctl(s, "remove", "--purge")
     eq(p.returncode, 1, "purge without events:admin: 403")
     eq(p.stderr.strip(), "HTTP 403", "status")
+
+
+def test_cli_gives_up_on_a_silent_server(s):
+    """A server that accepts the connection and never answers: --timeout
+    seconds without a byte, then exit 3 (the default is 75 s)."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        url = "http://127.0.0.1:%d" % silent.getsockname()[1]
+        p = ctl(s, "list", "--timeout", "2", url=url)
+        eq(p.returncode, 3, f"silent server: {p.stderr}")
+        assert p.stderr.endswith(": nothing received for 2 s (--timeout)\n"), p.stderr
+    finally:
+        silent.close()
+    for bad in ("0", "3601", "x", "-1", "1.5"):
+        p = ctl(s, "list", "--timeout", bad)
+        eq(p.returncode, 2, f"--timeout {bad}")
+        assert "--timeout must be 1 to 3600 seconds" in p.stderr, p.stderr
+    p = ctl(s, "list", "--timeout", "30", "--limit", "1")
+    eq(p.returncode, 0, f"a timeout that is not reached: {p.stderr}")
 
 
 # ---------------------------------------------------------------- purge (last)
