@@ -217,6 +217,7 @@ struct page {
 	int count;
 	bool more;
 	bool started;
+	bool gone; /* a write failed: the client went away */
 	char last_ts[TIMEFMT_SQL_LEN + 1];
 	int64_t last_id;
 };
@@ -315,14 +316,16 @@ page_row(const struct logs_row *r, void *arg)
 
 		jsonw_init(&w, ndjson_sink, pg->c->http);
 		write_record(&w, r, pg->fmt);
-		http_write(pg->c->http, "\n", 1);
+		/* each line has its own writer: c->w never sees the error */
+		pg->gone = jsonw_error(&w) != 0 || http_write(pg->c->http, "\n", 1) < 0;
 	} else {
 		write_record(&pg->c->w, r, pg->fmt);
+		pg->gone = jsonw_error(&pg->c->w) != 0;
 	}
 	pg->count++;
 	snprintf(pg->last_ts, sizeof pg->last_ts, "%s", r->ts ? r->ts : "");
 	pg->last_id = r->id;
-	return jsonw_error(&pg->c->w) ? -1 : 0;
+	return pg->gone ? -1 : 0;
 }
 
 static const char *
@@ -692,7 +695,7 @@ search_ndjson(struct ctx *c, struct logs_filter *f, int limit)
 		if (logs_store_search(c->db, f, page_row, &pg, &c->diag) < 0)
 			return -1;
 		left -= pg.count;
-		if (pg.count < want || left == 0 || jsonw_error(&c->w))
+		if (pg.count < want || left == 0 || pg.gone)
 			break;
 		f->has_cursor = true;
 		if (timefmt_parse(pg.last_ts, strlen(pg.last_ts), 0, &f->cursor_ts, &c->diag) < 0)
