@@ -1,6 +1,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ http_begin(struct http *h, const struct http_transport *ops, void *transport)
 	h->transport = transport;
 	h->status = 200;
 	h->streaming = false;
+	h->aborted = false;
 	h->body = NULL;
 	h->body_len = 0;
 	h->method = http_param(h, "REQUEST_METHOD");
@@ -211,6 +213,8 @@ send_head(struct http *h, long long content_length)
 int
 http_write(struct http *h, const char *p, size_t n)
 {
+	if (h->aborted)
+		return -1;
 	if (h->streaming) {
 		if (h->head || n == 0)
 			return 0;
@@ -256,11 +260,21 @@ http_discard(struct http *h)
 	return 0;
 }
 
+void
+http_abort(struct http *h)
+{
+	if (h->aborted)
+		return;
+	h->aborted = true;
+	h->ops->abort(h->transport);
+}
+
 /* ---------------------------------------------------------------- FastCGI */
 
 struct http_fcgi {
 	FCGX_Request req;
 	bool open;
+	bool aborted;     /* end without FCGI_END_REQUEST */
 	bool unix_socket; /* the listening socket is AF_UNIX */
 };
 
@@ -305,7 +319,15 @@ fcgi_write(void *t, const char *p, size_t n)
 	return 0;
 }
 
-static const struct http_transport fcgi_transport = {fcgi_param, fcgi_read, fcgi_write};
+static void
+fcgi_abort(void *t)
+{
+	struct http_fcgi *f = t;
+
+	f->aborted = true;
+}
+
+static const struct http_transport fcgi_transport = {fcgi_param, fcgi_read, fcgi_write, fcgi_abort};
 
 int
 http_fcgi_init(void)
@@ -364,6 +386,30 @@ input_ended(struct http_fcgi *f)
 	return FCGX_HasSeenEOF(f->req.in) != 0;
 }
 
+/* Ends an aborted response.  FCGX_Finish_r would end it as complete
+ * (FCGI_END_REQUEST), and nginx with fastcgi_keep_conn off takes the
+ * connection's end for the response's end whether that record came or
+ * not; a record it cannot take is what makes it fail the response: it
+ * logs "upstream sent invalid FastCGI record type: 2" and closes the
+ * client's connection without the last chunk.  So that record is sent
+ * (FCGI_ABORT_REQUEST, which only a web server may send) and the
+ * connection closed without FCGI_END_REQUEST; what libfcgi still buffers
+ * is dropped. */
+static void
+fcgi_abort_finish(struct http_fcgi *f)
+{
+	FCGI_Header rec;
+
+	memset(&rec, 0, sizeof rec);
+	rec.version = FCGI_VERSION_1;
+	rec.type = FCGI_ABORT_REQUEST;
+	rec.requestIdB1 = (unsigned char)((f->req.requestId >> 8) & 0xff);
+	rec.requestIdB0 = (unsigned char)(f->req.requestId & 0xff);
+	/* a failure here means the web server is gone already */
+	(void)send(f->req.ipcFd, &rec, sizeof rec, MSG_NOSIGNAL);
+	FCGX_Free(&f->req, 1); /* closes without FCGI_END_REQUEST */
+}
+
 /* libfcgi closes a connection with shutdown(), then waits up to 2 s for
  * the web server to close its end, reading what it still sends, so that
  * unread input cannot reset the connection and destroy the response.  On
@@ -375,12 +421,15 @@ input_ended(struct http_fcgi *f)
 void
 http_fcgi_finish(struct http_fcgi *f)
 {
-	if (f->open) {
+	if (f->open && f->aborted) {
+		fcgi_abort_finish(f);
+	} else if (f->open) {
 		if (f->unix_socket && input_ended(f))
 			FCGX_Detach(&f->req);
 		FCGX_Finish_r(&f->req);
 	}
 	f->open = false;
+	f->aborted = false;
 }
 
 void
@@ -430,4 +479,13 @@ memory_write(void *t, const char *p, size_t n)
 	return buf_append(&m->output, p, n);
 }
 
-const struct http_transport http_memory_transport = {memory_param, memory_read, memory_write};
+static void
+memory_abort(void *t)
+{
+	struct http_memory *m = t;
+
+	m->aborted = true;
+}
+
+const struct http_transport http_memory_transport = {memory_param, memory_read, memory_write,
+						     memory_abort};

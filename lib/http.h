@@ -29,6 +29,9 @@ struct http_transport {
 	/* Reads up to n bytes; 0 at end of body, -1 on error. */
 	long (*read)(void *t, char *p, size_t n);
 	int (*write)(void *t, const char *p, size_t n);
+	/* Ends the response as failed, so that the client can tell it is
+	 * incomplete; nothing is written after. */
+	void (*abort)(void *t);
 };
 
 struct http {
@@ -48,7 +51,8 @@ struct http {
 	struct buf headers; /* "Name: value\r\n" lines */
 	struct buf out;     /* the buffered body */
 	bool streaming;
-	bool head; /* HEAD: the body is not sent */
+	bool aborted; /* http_abort was called */
+	bool head;    /* HEAD: the body is not sent */
 
 	const struct http_transport *ops;
 	void *transport;
@@ -82,6 +86,12 @@ int http_finish(struct http *h);
 /* Drops the buffered response (status, headers, body) to start over;
  * impossible once streaming (returns -1). */
 int http_discard(struct http *h);
+/* For a response that failed after its status went out (streaming): the
+ * body must not look complete.  Over FastCGI the connection is closed
+ * without the end-of-request record, what was not yet flushed is dropped,
+ * and nginx closes the client's connection without the last chunk (HTTP
+ * 1.1) or before the end of the body.  Later writes fail (-1). */
+void http_abort(struct http *h);
 
 const char *http_reason(int status);
 
@@ -108,6 +118,7 @@ struct http_memory {
 	size_t body_len;
 	size_t body_pos;
 	struct buf output; /* everything written, headers included */
+	bool aborted;      /* the response was aborted */
 };
 
 extern const struct http_transport http_memory_transport;

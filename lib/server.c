@@ -93,8 +93,10 @@ reply_error(struct ctx *c, int status, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (http_discard(c->http) < 0)
-		return 0; /* already streaming: nothing sensible to send */
+	if (http_discard(c->http) < 0) {
+		http_abort(c->http); /* already streaming: the body must look cut */
+		return 0;
+	}
 	reply_json_begin(c, status);
 	jsonw_object_begin(&c->w);
 	jsonw_key(&c->w, "error");
@@ -126,7 +128,10 @@ reply_text(struct ctx *c, int status, const char *text)
 int
 reply_code_message(struct ctx *c, int status, const char *msg)
 {
-	http_discard(c->http);
+	if (http_discard(c->http) < 0) {
+		http_abort(c->http); /* as reply_error */
+		return 0;
+	}
 	reply_json_begin(c, status);
 	jsonw_object_begin(&c->w);
 	jsonw_key(&c->w, "code");
@@ -411,7 +416,9 @@ run(struct ctx *c)
 			continue;
 		}
 		if (h->streaming) {
+			/* the 200 is out: the client must see the body cut */
 			log_error("failed while streaming (%d): %s", c->diag.code, c->diag.msg);
+			http_abort(h);
 			return;
 		}
 		reply_failure(c);

@@ -85,7 +85,9 @@ int ctx_page(struct ctx *c, int def, int max, int *limit, char **after);
 
 /* ------------------------------------------------------------ responses */
 
-/* The JSON error envelope {"error":{"code","message"}}. Returns 0. */
+/* The JSON error envelope {"error":{"code","message"}}. Returns 0.  Once
+ * streaming there is no room for it: the response is aborted (http_abort)
+ * so the client sees the body cut. */
 int reply_error(struct ctx *c, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Starts a JSON response: status, Content-Type; then write with c->w. */
@@ -96,7 +98,8 @@ int reply_stream(struct ctx *c);
 int reply_body(struct ctx *c, int status, const char *content_type, const char *body, size_t len);
 int reply_text(struct ctx *c, int status, const char *text);
 /* The compat log routes' body {"code": status, "message": msg} (API.md §1),
- * replacing anything written so far. Returns 0. */
+ * replacing anything written so far (once streaming: aborted, as
+ * reply_error). Returns 0. */
 int reply_code_message(struct ctx *c, int status, const char *msg);
 int reply_header(struct ctx *c, const char *name, const char *value);
 /* Writes a next_cursor value: the token that continues after the row whose

@@ -1,6 +1,6 @@
 """Streamed responses under failure (API.md "Lists": large results stream in
-constant memory): a client that goes away mid-stream, a slow reader, and a
-worker's memory after many cut streams.
+constant memory): a client that goes away mid-stream, a slow reader, the
+database lost mid-stream, and a worker's memory after many cut streams.
 
 The big result is 50,000 log records of one service, written straight
 into log_records.  Some tests talk FastCGI to the pool's socket
@@ -11,6 +11,8 @@ No assertion is on speed; bounds only catch a hang."""
 import concurrent.futures
 import http.client
 import json
+import os
+import signal
 import socket
 import struct
 import uuid
@@ -256,6 +258,70 @@ def test_result_held_open_blocks_no_write(s):
     finally:
         sock.close()
     wait_idle(s)
+
+
+def _cut_by_database(s, path, accept):
+    """Starts reading path through nginx, stops every pool worker, kills
+    the MariaDB connection that is streaming the result, lets the workers
+    go on and reads to the end.  (status, body, complete), or None when
+    the answer was complete before it could be cut."""
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+    workers = s.pool_workers()
+    stopped = []
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer " + s.admin_key,
+                                           "Accept": accept})
+        r = conn.getresponse()
+        head = r.read(1)
+        try:
+            for pid in workers:
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            ids = s.mysql("SELECT id FROM information_schema.PROCESSLIST"
+                          " WHERE info LIKE '%log_records%' AND id <> CONNECTION_ID()")
+            for (cid,) in ids:
+                s.mysql(f"KILL {cid}")
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+        try:
+            body, complete = head + r.read(), True
+        except http.client.IncompleteRead as e:
+            body, complete = head + e.partial, False
+        if not ids:
+            return None
+        return r.status, body, complete
+    finally:
+        conn.close()
+
+
+def _cut_answer_is_visible(s, path, accept, whole):
+    for _ in range(5):
+        got = _cut_by_database(s, path, accept)
+        if got is not None:
+            break
+    assert got is not None, "the stream was never caught mid-way"
+    status, body, complete = got
+    eq(status, 200, "the status went out before the failure")
+    try:
+        rows = len(rows_of(body, accept))
+    except ValueError:
+        rows = None
+    print(f"# {len(body)} bytes, complete={complete}, rows parsed={rows}")
+    assert not complete, \
+        f"a body cut by the database ended cleanly ({rows} of {whole} rows parse)"
+    wait_idle(s)
+    every_worker_answers(s)
+
+
+def test_database_lost_mid_ndjson_stream_aborts_the_response(s):
+    """The connection to nginx is dropped without the end of the body: an
+    NDJSON answer cut at a line's end would otherwise read as complete."""
+    _cut_answer_is_visible(s, ndjson_path(s), "application/x-ndjson", ROWS)
+
+
+def test_database_lost_mid_json_stream_aborts_the_response(s):
+    _cut_answer_is_visible(s, compat_path(s), "application/json", PAGE)
 
 
 def test_worker_memory_flat_after_200_cut_streams(s):

@@ -819,6 +819,30 @@ START_TEST(test_idempotency_key_checks)
 }
 END_TEST
 
+/* A streamed response aborted part way: the transport is told, nothing
+ * more is written, and the end of the exchange adds nothing. */
+START_TEST(test_stream_abort)
+{
+	static const char *const params[] = {"REQUEST_METHOD", "GET", NULL, NULL};
+	size_t sent;
+
+	mem.params = params;
+	http_begin(&http, &http_memory_transport, &mem);
+	http_add_header(&http, "Content-Type", "application/x-ndjson");
+	ck_assert_int_eq(http_stream_begin(&http), 0);
+	ck_assert_int_eq(http_write(&http, "{}\n", 3), 0);
+	sent = mem.output.len;
+	ck_assert(!mem.aborted);
+	http_abort(&http);
+	ck_assert(mem.aborted);
+	ck_assert_int_eq(http_write(&http, "{}\n", 3), -1);
+	ck_assert_int_eq(http_finish(&http), 0);
+	ck_assert_uint_eq(mem.output.len, sent);
+	http_begin(&http, &http_memory_transport, &mem); /* the next request */
+	ck_assert(!http.aborted);
+}
+END_TEST
+
 static Suite *
 pipeline_suite(void)
 {
@@ -832,6 +856,7 @@ pipeline_suite(void)
 	tcase_add_test(tc, test_healthz_variants);
 	tcase_add_test(tc, test_head_healthz);
 	tcase_add_test(tc, test_many_requests);
+	tcase_add_test(tc, test_stream_abort);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
