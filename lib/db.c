@@ -134,6 +134,12 @@ set_conn_error(struct db *db, struct diag *d, const char *what)
 static void
 set_stmt_error(struct db_stmt *st, struct diag *d, const char *what)
 {
+	/* Connector/C leaves a link lost while reading an unbuffered row
+	 * (2013) on the connection only, with no error on the statement */
+	if (mysql_stmt_errno(st->stmt) == 0 && mysql_errno(st->db->conn) != 0) {
+		set_conn_error(st->db, d, what);
+		return;
+	}
 	diag_set(d, (int)mysql_stmt_errno(st->stmt), "%s: %s", what, mysql_stmt_error(st->stmt));
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_stmt_sqlstate(st->stmt));
 	if (code_unavailable(d->code))

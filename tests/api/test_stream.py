@@ -310,6 +310,10 @@ def _cut_answer_is_visible(s, path, accept, whole):
     print(f"# {len(body)} bytes, complete={complete}, rows parsed={rows}")
     assert not complete, \
         f"a body cut by the database ended cleanly ({rows} of {whole} rows parse)"
+    # the lost link is named (Connector/C puts it on the connection only)
+    s.wait_for(lambda: any("failed while streaming (2013)" in line
+                           for line in s.log_tail(50)),
+               timeout=30, what="the worker's log line")
     wait_idle(s)
     every_worker_answers(s)
 
