@@ -106,9 +106,18 @@ db_error_reconnectable(const struct diag *d)
 }
 
 bool
+db_error_read_only(const struct diag *d)
+{
+	/* 1290 is any option that prevents a statement; of those, only
+	 * read_only can stop what cairn runs (it writes no files) */
+	return d->code == DB_ER_OPTION_PREVENTS_STATEMENT || d->code == DB_ER_READ_ONLY_MODE;
+}
+
+bool
 db_error_busy(const struct diag *d)
 {
-	return d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT;
+	return d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
+	       db_error_read_only(d);
 }
 
 /* Whether what failed with d on its attempt'th try (from 0) runs again. */

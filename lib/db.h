@@ -40,6 +40,8 @@ enum {
 	DB_ER_DUP_ENTRY = 1062,
 	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
 	DB_ER_LOCK_DEADLOCK = 1213,
+	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
+	DB_ER_READ_ONLY_MODE = 1836,
 	DB_CR_SERVER_GONE = 2006,
 	DB_CR_SERVER_LOST = 2013,
 };
@@ -133,10 +135,15 @@ bool db_error_unavailable(const struct diag *d);
 /* The error means the connection was lost before anything was committed,
  * so the whole request may be run again. */
 bool db_error_reconnectable(const struct diag *d);
-/* The error is a deadlock or lock wait timeout that outlasted the retries:
+/* The error is a deadlock or lock wait timeout that outlasted the retries,
+ * or a write the server refuses while it is read-only (db_error_read_only):
  * the unit that failed was rolled back (units committed before it, such as
- * a chunked purge's earlier chunks, stay), and the client may retry later
- * (503). */
+ * a chunked purge's earlier chunks, stay), the connection is fine, and the
+ * client may retry later (503). */
 bool db_error_busy(const struct diag *d);
+/* The server is read-only (read_only, super_read_only, or a MySQL in
+ * read-only mode) and refused a write; the user cairn connects as must
+ * have neither SUPER nor READ ONLY ADMIN, so this is what it sees. */
+bool db_error_read_only(const struct diag *d);
 
 #endif

@@ -321,7 +321,8 @@ lead(struct db *db, int k)
 				 "connection lost during a grouped write; outcome unknown");
 		} else if (db_error_busy(&d)) {
 			/* nothing written, and each row alone would wait out
-			 * the same lock again: every row's answer (503) */
+			 * the same lock again (or be refused by the same
+			 * read-only server): every row's answer (503) */
 			result = RESULT_FAILED;
 		} else {
 			result = RESULT_ALONE; /* nothing written: each row again, alone */

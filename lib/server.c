@@ -289,13 +289,15 @@ reply_failure(struct ctx *c)
 	bool busy = db_error_busy(&c->diag);
 
 	if (busy || db_error_unavailable(&c->diag)) {
-		log_warn("database %s: %s", busy ? "busy" : "unavailable", c->diag.msg);
+		const char *why = busy ? "busy" : "unavailable";
+
+		if (db_error_read_only(&c->diag))
+			why = "read-only";
+		log_warn("database %s: %s", why, c->diag.msg);
 		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
 			reply_code_message(c, 503, "Storage unavailable");
 		else
-			reply_error(c, 503, "unavailable",
-				    busy ? "the database is busy; retry later"
-					 : "the database is unavailable; retry later");
+			reply_error(c, 503, "unavailable", "the database is %s; retry later", why);
 		char ra[24];
 
 		snprintf(ra, sizeof ra, "%lld", config_int("db.retry_after"));

@@ -1,0 +1,225 @@
+"""Dependencies that are alive but stuck (DESIGN.md "A worker", "Quality
+bars"): a frozen database (SIGSTOP), one out of connections, one that is
+read-only.  A request that fails because of it gets 503 with Retry-After
+and the JSON envelope, never a hang, a 500 or nginx's 504; service
+resumes by itself once the fault ends.  Runs after test_zz_faults and
+leaves the stack as it found it.  No assertion is on speed: the bounds
+only catch a hang, and the times measured are printed as TAP
+diagnostics."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from cairn import eq, is_envelope
+from test_geo import standin_defaults, submit_ok, wait_state
+
+RESTARTS_EXPECTED = True
+
+
+def config_seconds(s, name, default):
+    """A db.* setting from the stack's cairn.conf, or its default."""
+    with open(s.env["CAIRN_CONF"]) as f:
+        for line in f:
+            k, _, v = line.partition("=")
+            if k.strip() == name:
+                return int(v)
+    return default
+
+
+def root(s, sql):
+    """SQL as the database's admin user (SUPER), over the stack's socket."""
+    out = subprocess.run(["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+                          "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e", sql],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"mariadb failed: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+def mariadbd_pid(s):
+    with open(s.env["CAIRN_MARIADB_PIDFILE"]) as f:
+        return int(f.read().strip())
+
+
+def timed(fn):
+    """(response or the exception's repr, seconds it took)."""
+    t0 = time.monotonic()
+    try:
+        r = fn()
+    except Exception as e:  # a connection reset or timeout is an answer too
+        r = repr(e)
+    return r, time.monotonic() - t0
+
+
+def is_503(r):
+    return (not isinstance(r, str) and r.status == 503 and is_envelope(r)
+            and int(r.headers.get("retry-after", "0")) > 0)
+
+
+def warm(s, key, workers):
+    """Every worker connected to the database (and the key cached)."""
+    for _ in range(4 * workers):
+        eq(s.get("/admin/api-keys", key=key).status, 200, "warm-up")
+
+
+def test_worker_recovers_from_a_frozen_database(s):
+    """cairn-worker's connection times out like the pool's; after SIGCONT
+    it claims geo tasks again (those queued before the freeze and new
+    ones) and runs its jobs (an expired key is swept)."""
+    standin_defaults(s)
+    before = [submit_ok(s, {"name": "stall-geo", "status_code": i}, ip=f"45.66.0.{i + 1}")
+              for i in range(3)]
+    pid = mariadbd_pid(s)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # past db.read_timeout: whatever the worker was waiting on times out
+        time.sleep(config_seconds(s, "db.read_timeout", 10) + 2)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
+    s.wait_for(lambda: s.request("PUT", "/keys/stall-expiring?expire_in=1", b"v",
+                                 content_type="text/plain", key=s.admin_key).status
+               in (200, 201), timeout=30, what="the expiring key written")
+    after = submit_ok(s, {"name": "stall-geo-after", "status_code": 1}, ip="45.66.0.9")
+    for task_id in before + [after]:
+        eq(wait_state(s, task_id)["state"], "done", f"task {task_id}")
+    s.wait_for(lambda: s.scalar("SELECT COUNT(*) FROM kv_keys WHERE k = 'stall-expiring'")
+               == "0", timeout=60, what="the expired key swept")
+    with open(s.env["CAIRN_WORKER_PIDFILE"]) as f:
+        os.kill(int(f.read()), 0)  # the same cairn-worker, still running
+
+
+def hup_and_settle(s):
+    """SIGHUP to the pool master; waits until every worker was replaced.
+    The new workers connect on their first request."""
+    before = s.pool_workers()
+    os.kill(s.pool_master(), signal.SIGHUP)
+    s.wait_for(lambda: len(s.pool_workers()) == len(before)
+               and not set(s.pool_workers()) & set(before),
+               timeout=30, what="every worker replaced")
+
+
+def cairn_connection(s):
+    """A session as the pool's user, or None once the server refuses one."""
+    p = subprocess.Popen(["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+                          "-u", s.env["CAIRN_DB_USER"], "-p" + s.env["CAIRN_DB_PASSWORD"],
+                          "-N", "-B", "--unbuffered"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    p.stdin.write("SELECT 'up';\n")
+    p.stdin.flush()
+    if p.stdout.readline().strip() == "up":
+        return p
+    p.kill()
+    p.wait()
+    return None
+
+
+def test_out_of_connections_gives_503_then_recovers(s):
+    """max_connections is used up by other clients when the workers (new
+    after a SIGHUP) make their connections: they answer 503 (error 1040)
+    and keep running, not a crash loop or a 500, and connect once
+    connections are free again."""
+    key = s.admin_key
+    original = root(s, "SELECT @@max_connections")
+    held = []
+    try:
+        root(s, "SET GLOBAL max_connections = 10")  # the server's minimum
+        restarts = s.worker_restarts()
+        hup_and_settle(s)
+        workers = s.pool_workers()
+        # the old workers' sessions end a moment after the processes (a
+        # slot they held must not free up once the connections are used
+        # up); cairn-worker's stays
+        s.wait_for(lambda: int(root(s, "SELECT COUNT(*) FROM information_schema.processlist"
+                                       " WHERE user = '%s'" % s.env["CAIRN_DB_USER"])) <= 1,
+                   timeout=30, what="the old workers' sessions gone")
+        while len(held) < 20:
+            p = cairn_connection(s)
+            if p is None:
+                break
+            held.append(p)
+        assert 0 < len(held) < 20, f"{len(held)} connections held"
+        for i in range(3 * len(workers)):
+            r = s.get("/admin/api-keys", key=key)
+            assert is_503(r), f"a read: {r}"
+            r = s.request("PUT", f"/keys/stall-full-{i}", body=b"v",
+                          content_type="text/plain", key=key)
+            assert is_503(r), f"a write: {r}"
+        r = s.get("/readyz")
+        eq((r.status, r.json()["reason"]), (503, "database unreachable"), "readyz")
+        eq(s.get("/healthz").status, 200, "healthz")
+        eq(s.pool_workers(), workers, "no worker replaced")
+        eq(s.worker_restarts(), restarts, "no worker died")
+    finally:
+        for p in held:
+            p.kill()
+            p.wait()
+        root(s, f"SET GLOBAL max_connections = {int(original)}")
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
+    for i in range(3 * len(workers)):
+        eq(s.get("/admin/api-keys", key=key).status, 200, "a read once connections are free")
+        eq(s.request("PUT", f"/keys/stall-full-{i}", body=b"v", content_type="text/plain",
+                     key=key).status, 201, "a write once connections are free")
+
+
+def test_read_only_database_refuses_writes_with_503(s):
+    """SET GLOBAL read_only = 1 (a replica, or a primary being failed
+    over): the pool's user has no SUPER or READ ONLY ADMIN, so every
+    write is refused with error 1290.  That is a 503 "the database is
+    read-only" with Retry-After, not a 500 -- nothing was written and the
+    client may retry; on the compat routes their own 503 body.  Reads
+    keep working, and writes work again after read_only = 0."""
+    key = s.admin_key
+    eq(s.get("/create?tag=stall-ro", key=key).status, 200, "a tag")
+    eq(s.request("PUT", "/keys/stall-ro", body=b"1", content_type="text/plain",
+                 key=key).status // 100, 2, "a key")
+    grants = root(s, "SHOW GRANTS FOR '%s'@'localhost'" % s.env["CAIRN_DB_USER"])
+    assert not [g for g in grants.splitlines() if " ON *.* " in g and "USAGE" not in g], \
+        f"read_only binds the pool's user only without global privileges: {grants}"
+    writes = [
+        ("PUT /keys", lambda: s.request("PUT", "/keys/stall-ro", body=b"2",
+                                        content_type="text/plain", key=key)),
+        ("DELETE /keys", lambda: s.request("DELETE", "/keys/stall-ro", key=key)),
+        ("POST /admin/api-keys", lambda: s.post("/admin/api-keys",
+                                                {"name": "ro", "scopes": ["kv:read"]},
+                                                key=key)),
+        ("/update", lambda: s.get("/update?tag=stall-ro", key=key)),
+        ("/add_event", lambda: s.post("/add_event", {"tags": ["stall-ro"]}, key=key)),
+        ("/event/submit/", lambda: s.post("/event/submit/",
+                                          {"name": "ro", "status_code": 1}, key=key)),
+    ]
+    root(s, "SET GLOBAL read_only = 1")
+    try:
+        for name, w in writes:
+            r = w()
+            assert is_503(r), f"{name}: {r}"
+            eq(r.json()["error"], {"code": "unavailable",
+                                   "message": "the database is read-only; retry later"}, name)
+        r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
+            {"timestamp": "2026-11-22 14:00:00", "body": "read-only"}]})
+        eq((r.status, r.json()), (503, {"code": 503, "message": "Storage unavailable"}),
+           "/intake")
+        assert int(r.headers["retry-after"]) > 0, r.headers
+        # grouped writes (several /add_event at once) get the same answer
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(
+            s.post("/add_event", {"tags": ["stall-ro"]}, key=key))) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        bad = [r for r in got if not is_503(r)]
+        eq(bad, [], "concurrent /add_event")
+        eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "a read")
+        eq(s.get("/admin/api-keys", key=key).status, 200, "another read")
+    finally:
+        root(s, "SET GLOBAL read_only = 0")
+    eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "nothing written")
+    for name, w in writes:
+        r = w()
+        eq(r.status // 100, 2, f"{name} after read_only = 0: {r}")
+    eq(json.loads(s.get("/readyz").body)["status"], "ready", "readyz")
