@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mem.h"
 #include "text.h"
+#include "timefmt.h"
 
 #define DB_MAX_QUERIES 256
 #define DB_TXN_ATTEMPTS 5
@@ -68,6 +69,9 @@ struct db {
 	bool in_txn;           /* inside db_txn's fn */
 	bool consecutive_ids;  /* db_consecutive_ids(), read at each connect */
 	bool statement_binlog; /* db_statement_binlog(), likewise */
+	/* No connect is tried before this (timefmt_monotonic_us): see
+	 * db_connect. */
+	uint64_t connect_after_us;
 };
 
 static int db_next_slot;
@@ -279,11 +283,18 @@ db_connect(struct db *db, struct diag *d)
 	unsigned int t;
 	my_bool off = 0;
 	const char *sock = config_str("db.socket");
+	uint64_t t0;
 
 	if (db->broken)
 		db_disconnect(db); /* no statement of the lost connection is in use now */
 	if (db->conn != NULL)
 		return 0;
+	t0 = timefmt_monotonic_us();
+	if (t0 < db->connect_after_us) {
+		diag_set(d, DIAG_UNAVAILABLE, "the database did not answer the last connect");
+		db->lost = true;
+		return -1;
+	}
 	db->conn = mysql_init(NULL);
 	if (db->conn == NULL) {
 		diag_set(d, DIAG_INTERNAL, "mysql_init failed");
@@ -307,6 +318,15 @@ db_connect(struct db *db, struct diag *d)
 		mysql_close(db->conn);
 		db->conn = NULL;
 		db->lost = true;
+		/* A server that accepts and then says nothing (stopped with
+		 * SIGSTOP, swapping, hung) made this attempt wait up to
+		 * db.connect_timeout; the next is tried only after as long
+		 * again.  Meanwhile the requests queued behind this worker get
+		 * their 503 at once instead of each waiting it out (twice,
+		 * with the request's retry) until nginx gives up on the last
+		 * of them.  A refused connect fails at once, so is tried again
+		 * at once. */
+		db->connect_after_us = 2 * timefmt_monotonic_us() - t0;
 		return -1;
 	}
 	if (session_setup(db, d) < 0)

@@ -49,6 +49,9 @@ enum {
 /* Settings from config (db.*).  Never NULL; does not connect. */
 struct db *db_new(void);
 void db_free(struct db *db);
+/* Connects unless connected.  After a connect that failed slowly (the
+ * server did not answer within db.connect_timeout), none is tried for as
+ * long again: until then this fails at once with DIAG_UNAVAILABLE. */
 int db_connect(struct db *db, struct diag *d);
 bool db_connected(const struct db *db);
 /* Drops the connection (statements are re-prepared on the next use). */
