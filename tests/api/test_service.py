@@ -1,5 +1,6 @@
 """Service routes: /healthz, /readyz, /metrics (API.md §0)."""
 import json
+import os
 import re
 
 from cairn import eq, is_envelope
@@ -61,6 +62,24 @@ def test_trace_is_answered_like_any_other_method(s):
     r = s.request("TRACE", "/no/such/route")
     eq(r.status, 404, "TRACE of an unknown path")
     assert is_envelope(r), r
+
+
+def test_pool_unreachable_gives_502_with_retry_after(s):
+    """nginx's own 502 (the pool's socket is gone: the pool is down or
+    restarting) is the JSON envelope with Retry-After and X-Request-Id, as
+    its 503 is; the pool's socket is moved away for a moment."""
+    sock = s.env["CAIRN_POOL_SOCKET"]
+    away = sock + ".away"
+    os.rename(sock, away)
+    try:
+        r = s.get("/healthz")
+    finally:
+        os.rename(away, sock)
+    eq((r.status, r.error_code()), (502, "bad_gateway"), f"no pool: {r.body!r}")
+    assert is_envelope(r), r.body
+    eq(r.headers.get("retry-after"), "5", "Retry-After")
+    assert r.headers.get("x-request-id"), r.headers
+    eq(s.get("/healthz").status, 200, "the pool again")
 
 
 def test_nginx_413_has_the_apps_code(s):

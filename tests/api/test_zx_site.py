@@ -107,6 +107,7 @@ def test_site_error_pages(s):
     with production_site(s) as p:
         test_service.test_trace_is_answered_like_any_other_method(p)
         test_service.test_nginx_413_has_the_apps_code(p)
+        test_service.test_pool_unreachable_gives_502_with_retry_after(p)
         head, _, body = p.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n") \
             .partition(b"\r\n\r\n")
         eq(head.split(b" ", 2)[1], b"400", f"a request with two Host headers: {head!r}")
