@@ -171,6 +171,19 @@ def rss_kb(pids):
     return out
 
 
+def instrumented(pid):
+    """What checks the process's memory itself (ASan, valgrind), or None.
+    Their allocators hold freed blocks back (ASan's quarantine keeps up to
+    256 MiB), so its RSS grows with use and says nothing of leaks; their
+    own leak checks do instead."""
+    with open(f"/proc/{pid}/maps") as f:
+        maps = f.read()
+    for lib, name in (("libasan", "AddressSanitizer"), ("vgpreload", "valgrind")):
+        if lib in maps:
+            return name
+    return None
+
+
 # ------------------------------------------------------------------- tests
 
 def test_client_gone_mid_ndjson_stream_stops_the_worker(s):
@@ -345,4 +358,9 @@ def test_worker_memory_flat_after_200_cut_streams(s):
     print(f"# worker RSS kB before {before}, after {after}")
     eq(sorted(after), sorted(before), "the same workers")
     grown = sum(after.values()) - sum(before.values())
+    checker = instrumented(next(iter(after)))
+    if checker is not None:
+        print(f"# RSS not compared: the workers run under {checker}, whose"
+              " quarantine grows RSS and whose leak check covers this")
+        return
     assert grown < 8192, f"the workers grew {grown} kB over 200 cut streams"
