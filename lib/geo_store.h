@@ -157,7 +157,7 @@ struct geo_permit {
 	int64_t send_in_us; /* granted: send the call this much later */
 	int64_t wait_us;    /* refused: try again after this long */
 	enum geo_breaker breaker;
-	/* CLOCK_MONOTONIC (us) just before and just after the statement that
+	/* timefmt_monotonic_us() just before and just after the statement that
 	 * read the budget: its NOW(6) lies between them, so the slot ends
 	 * between before + send_in_us and after + send_in_us locally */
 	uint64_t mono_before_us, mono_after_us;

@@ -101,7 +101,7 @@ struct job_run {
 
 struct job_state {
 	bool ensured;     /* its job_leases row exists */
-	int64_t next_try; /* CLOCK_MONOTONIC ms */
+	int64_t next_try; /* timefmt_monotonic_ms() */
 	struct job_run run;
 };
 

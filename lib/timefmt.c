@@ -310,12 +310,18 @@ timefmt_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+#ifdef CLOCK_BOOTTIME
+#define TIMEFMT_ELAPSED_CLOCK CLOCK_BOOTTIME
+#else
+#define TIMEFMT_ELAPSED_CLOCK CLOCK_MONOTONIC
+#endif
+
 uint64_t
 timefmt_monotonic_us(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(TIMEFMT_ELAPSED_CLOCK, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 

@@ -43,7 +43,11 @@ void timefmt_civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
 
 /* The wall clock: microseconds since the epoch, UTC. */
 int64_t timefmt_now_us(void);
-/* A monotonic clock in microseconds, for intervals and deadlines. */
+/* A monotonic clock in microseconds, for intervals and deadlines:
+ * CLOCK_BOOTTIME, which unlike CLOCK_MONOTONIC goes on while the host is
+ * suspended, so a deadline that mirrors one on the database's clock (a
+ * lease's end, a call's slot) is not believed still ahead after a
+ * resume.  Neither steps with the wall clock. */
 uint64_t timefmt_monotonic_us(void);
 /* The same in milliseconds. */
 int64_t timefmt_monotonic_ms(void);
