@@ -15,6 +15,7 @@ import time
 
 from cairn import eq, is_envelope
 from test_geo import standin_defaults, submit_ok, wait_state
+from test_zz_faults import hup_and_settle  # new workers connect on first use
 
 RESTARTS_EXPECTED = True
 
@@ -164,16 +165,6 @@ def test_worker_recovers_from_a_frozen_database(s):
                == "0", timeout=60, what="the expired key swept")
     with open(s.env["CAIRN_WORKER_PIDFILE"]) as f:
         os.kill(int(f.read()), 0)  # the same cairn-worker, still running
-
-
-def hup_and_settle(s):
-    """SIGHUP to the pool master; waits until every worker was replaced.
-    The new workers connect on their first request."""
-    before = s.pool_workers()
-    os.kill(s.pool_master(), signal.SIGHUP)
-    s.wait_for(lambda: len(s.pool_workers()) == len(before)
-               and not set(s.pool_workers()) & set(before),
-               timeout=30, what="every worker replaced")
 
 
 def cairn_connection(s):
