@@ -264,6 +264,35 @@ def test_job_leases_follow_the_database_clock(s):
 
 # ------------------------------------------------------- a suspended host
 
+def open_transactions(s):
+    """InnoDB transactions open on the server (as the admin user: the
+    view needs PROCESS)."""
+    out = subprocess.run(["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
+                          "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e",
+                          "SELECT COUNT(*) FROM information_schema.innodb_trx"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return int(out.stdout.strip())
+
+
+def stop_outside_a_transaction(s, pid):
+    """SIGSTOP pid at a moment it has no transaction open.  A worker
+    stopped inside its permit transaction keeps the budget row locked
+    until the server drops its connection (wait_timeout, hours), so no
+    other worker could call meanwhile: that is a different fault (see the
+    closing note of 23 November), not the one this test is about.  The
+    statement in flight when it stops gets 0.2 s to end.  Returns when
+    (time.monotonic()) it was stopped."""
+    for _ in range(100):
+        os.kill(pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        time.sleep(0.2)
+        if open_transactions(s) == 0:
+            return stopped
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the worker was inside a transaction at every try")
+
+
 def test_suspended_host_gives_its_tasks_up(s):
     """A worker whose host is suspended (its CLOCK_MONOTONIC stops, the
     database's clock goes on) for longer than its leases, while it holds
@@ -284,8 +313,7 @@ def test_suspended_host_gives_its_tasks_up(s):
         submit_many(s, prefix, ips, 40)
         s.wait_for(lambda: standin(s, "/stats")["count"] >= 2, timeout=WAIT,
                    what="the first calls")
-        os.kill(a.pid, signal.SIGSTOP)
-        stopped = time.monotonic()
+        stopped = stop_outside_a_transaction(s, a.pid)
         held = int(s.scalar("SELECT COUNT(*) FROM geo_tasks WHERE name LIKE '%s-%%'"
                             " AND state = 'queued' AND lease_holder = '%s'"
                             " AND lease_until > UTC_TIMESTAMP(6)" % (prefix, holder_of(a))))
