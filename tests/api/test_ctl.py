@@ -10,6 +10,7 @@ import tempfile
 import uuid
 
 from cairn import eq
+from test_geo import stop_stack_worker
 
 
 # ----------------------------------------------------------------- helpers
@@ -477,7 +478,18 @@ def test_job_run_retention_now(s):
 def test_job_run_interrupted_leaves_the_job_due(s):
     """SIGINT ends a run between two steps: the lease is given back, due at
     once, and cairnctl says so and exits 1.  The first step is held on a
-    table lock until cairnctl has the signal, so the run has work left."""
+    table lock until cairnctl has the signal, so the run has work left.
+    The stack's cairn-worker is stopped meanwhile: it would take the job
+    as soon as it is due again (at once after a worker restart), and the
+    lease checked here would be its own."""
+    stop_stack_worker(s)
+    try:
+        interrupted_run(s)
+    finally:
+        s.stack("worker-restart")
+
+
+def interrupted_run(s):
     sid = old_records(s, 1500)
     admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
              "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
