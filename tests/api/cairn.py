@@ -144,6 +144,20 @@ class Stack:
             return -1
 
     # --------------------------------------------------------- database
+    def admin_argv(self, *extra):
+        """The mariadb client as the database's admin user (SUPER), over
+        the stack's socket, tab-separated without headers; extra after."""
+        return ["mariadb", "--no-defaults", "-S", self.env["CAIRN_DB_SOCKET"],
+                "-u", self.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", *extra]
+
+    def admin_sql(self, sql):
+        """Runs SQL as the admin user; returns its output, stripped."""
+        out = subprocess.run(self.admin_argv("-e", sql), capture_output=True, text=True,
+                             timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"mariadb failed: {out.stderr.strip()}")
+        return out.stdout.strip()
+
     def mysql(self, sql):
         """Runs SQL as the cairn user; returns rows as lists of strings."""
         out = subprocess.run(

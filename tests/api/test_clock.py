@@ -267,11 +267,7 @@ def test_job_leases_follow_the_database_clock(s):
 def open_transactions(s):
     """InnoDB transactions open on the server (as the admin user: the
     view needs PROCESS)."""
-    out = subprocess.run(["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-                          "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e",
-                          "SELECT COUNT(*) FROM information_schema.innodb_trx"],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return int(out.stdout.strip())
+    return int(s.admin_sql("SELECT COUNT(*) FROM information_schema.innodb_trx"))
 
 
 def stop_outside_a_transaction(s, pid):

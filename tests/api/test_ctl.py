@@ -321,8 +321,7 @@ def fresh_database(s):
     """A new, empty database the stack's account may use, dropped after:
     yields its name and a function that runs SQL as the admin user."""
     db = "ctl_" + uuid.uuid4().hex[:8]
-    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e"]
+    admin = s.admin_argv("-e")
 
     def sql(text):
         return subprocess.run(admin + [text], check=True, capture_output=True, text=True,
@@ -491,8 +490,7 @@ def test_job_run_interrupted_leaves_the_job_due(s):
 
 def interrupted_run(s):
     sid = old_records(s, 1500)
-    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
+    admin = s.admin_argv("--unbuffered", s.env["CAIRN_DB_NAME"])
     lock = subprocess.Popen(admin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         lock.stdin.write("LOCK TABLES log_records WRITE; SELECT 'locked';\n")

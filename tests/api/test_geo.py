@@ -475,8 +475,7 @@ def test_submissions_never_wait_for_a_claim(s):
     eq(wait_state(s, submit_ok(s, {"name": "gap-seed"}, ip=ip))["state"], "done", "cached")
     stop_stack_worker(s)
     worker = None
-    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
+    admin = s.admin_argv("--unbuffered", s.env["CAIRN_DB_NAME"])
 
     def waiting_claim():
         """The id of the transaction waiting for a lock, if one is."""

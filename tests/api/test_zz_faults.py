@@ -113,8 +113,7 @@ def test_a_lock_held_past_the_retries_gives_503(s):
     a 503 with Retry-After, like a database that is down, not a 500:
     nothing was written and the client may retry."""
     eq(test_kv.put_q(s, "lockheld=1").status, 200, "the key")
-    admin = ["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-             "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "--unbuffered", s.env["CAIRN_DB_NAME"]]
+    admin = s.admin_argv("--unbuffered", s.env["CAIRN_DB_NAME"])
     lock = subprocess.Popen(admin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         lock.stdin.write("START TRANSACTION; SELECT v FROM kv_keys WHERE k = 'lockheld'"

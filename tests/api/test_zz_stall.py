@@ -30,16 +30,6 @@ def config_seconds(s, name, default):
     return default
 
 
-def root(s, sql):
-    """SQL as the database's admin user (SUPER), over the stack's socket."""
-    out = subprocess.run(["mariadb", "--no-defaults", "-S", s.env["CAIRN_DB_SOCKET"],
-                          "-u", s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e", sql],
-                         capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError(f"mariadb failed: {out.stderr.strip()}")
-    return out.stdout.strip()
-
-
 def mariadbd_pid(s):
     with open(s.env["CAIRN_MARIADB_PIDFILE"]) as f:
         return int(f.read().strip())
@@ -189,17 +179,17 @@ def test_out_of_connections_gives_503_then_recovers(s):
     and keep running, not a crash loop or a 500, and connect once
     connections are free again."""
     key = s.admin_key
-    original = root(s, "SELECT @@max_connections")
+    original = s.admin_sql("SELECT @@max_connections")
     held = []
     try:
-        root(s, "SET GLOBAL max_connections = 10")  # the server's minimum
+        s.admin_sql("SET GLOBAL max_connections = 10")  # the server's minimum
         restarts = s.worker_restarts()
         hup_and_settle(s)
         workers = s.pool_workers()
         # the old workers' sessions end a moment after the processes (a
         # slot they held must not free up once the connections are used
         # up); cairn-worker's stays
-        s.wait_for(lambda: int(root(s, "SELECT COUNT(*) FROM information_schema.processlist"
+        s.wait_for(lambda: int(s.admin_sql("SELECT COUNT(*) FROM information_schema.processlist"
                                        " WHERE user = '%s'" % s.env["CAIRN_DB_USER"])) <= 1,
                    timeout=30, what="the old workers' sessions gone")
         while len(held) < 20:
@@ -223,7 +213,7 @@ def test_out_of_connections_gives_503_then_recovers(s):
         for p in held:
             p.kill()
             p.wait()
-        root(s, f"SET GLOBAL max_connections = {int(original)}")
+        s.admin_sql(f"SET GLOBAL max_connections = {int(original)}")
     s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
     for i in range(3 * len(workers)):
         eq(s.get("/admin/api-keys", key=key).status, 200, "a read once connections are free")
@@ -242,7 +232,7 @@ def test_read_only_database_refuses_writes_with_503(s):
     eq(s.get("/create?tag=stall-ro", key=key).status, 200, "a tag")
     eq(s.request("PUT", "/keys/stall-ro", body=b"1", content_type="text/plain",
                  key=key).status // 100, 2, "a key")
-    grants = root(s, "SHOW GRANTS FOR '%s'@'localhost'" % s.env["CAIRN_DB_USER"])
+    grants = s.admin_sql("SHOW GRANTS FOR '%s'@'localhost'" % s.env["CAIRN_DB_USER"])
     assert not [g for g in grants.splitlines() if " ON *.* " in g and "USAGE" not in g], \
         f"read_only binds the pool's user only without global privileges: {grants}"
     writes = [
@@ -257,7 +247,7 @@ def test_read_only_database_refuses_writes_with_503(s):
         ("/event/submit/", lambda: s.post("/event/submit/",
                                           {"name": "ro", "status_code": 1}, key=key)),
     ]
-    root(s, "SET GLOBAL read_only = 1")
+    s.admin_sql("SET GLOBAL read_only = 1")
     try:
         for name, w in writes:
             r = w()
@@ -282,7 +272,7 @@ def test_read_only_database_refuses_writes_with_503(s):
         eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "a read")
         eq(s.get("/admin/api-keys", key=key).status, 200, "another read")
     finally:
-        root(s, "SET GLOBAL read_only = 0")
+        s.admin_sql("SET GLOBAL read_only = 0")
     eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "nothing written")
     for name, w in writes:
         r = w()
