@@ -41,6 +41,9 @@ static const struct config_key config_keys[] = {
 	 "seconds to wait for a write to the server"},
 	{"db.lock_wait_timeout", CONFIG_INT, "5", 1, 3600,
 	 "innodb_lock_wait_timeout for each session, seconds"},
+	{"db.idle_transaction_timeout", CONFIG_INT, "10", 0, 3600,
+	 "MariaDB drops a connection whose transaction waits this long for its next statement (a "
+	 "stopped process), releasing its locks; seconds, 0 = never"},
 	{"db.retry_after", CONFIG_INT, "5", 1, 3600,
 	 "Retry-After seconds sent with 503 when the database is unreachable"},
 	{"limits.max_body", CONFIG_INT, "8388608", 1024, 1073741824,

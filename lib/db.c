@@ -259,17 +259,37 @@ read_insert_properties(struct db *db, struct diag *d)
 	return 0;
 }
 
+/* A transaction left open by a process that stopped between two of its
+ * statements (SIGSTOP, a debugger, a host suspended or swapping) keeps its
+ * row locks until the server drops the connection: wait_timeout, hours by
+ * default.  cairn's transactions never wait on anything but the server
+ * between statements, so MariaDB is told to drop such a connection after
+ * db.idle_transaction_timeout; its transaction rolls back, and the process,
+ * if it runs again, finds the connection lost and retries the transaction
+ * whole.  MySQL has no such variable, so there the limit is wait_timeout. */
+static void
+idle_transaction_clause(struct db *db, char *buf, size_t size)
+{
+	const char *server = mysql_get_server_info(db->conn);
+	long long seconds = config_int("db.idle_transaction_timeout");
+
+	buf[0] = '\0';
+	if (seconds > 0 && server != NULL && strstr(server, "MariaDB") != NULL)
+		snprintf(buf, size, ", idle_transaction_timeout = %lld", seconds);
+}
+
 static int
 session_setup(struct db *db, struct diag *d)
 {
-	char sql[512];
+	char sql[512], idle[64];
 
+	idle_transaction_clause(db, idle, sizeof idle);
 	snprintf(sql, sizeof sql,
 		 "SET time_zone = '+00:00', "
 		 "sql_mode = 'STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_DATE,"
 		 "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
-		 "innodb_lock_wait_timeout = %lld",
-		 config_int("db.lock_wait_timeout"));
+		 "innodb_lock_wait_timeout = %lld%s",
+		 config_int("db.lock_wait_timeout"), idle);
 	if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) {
 		set_conn_error(db, d, "session setup");
 		return -1;

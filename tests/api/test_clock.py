@@ -273,10 +273,11 @@ def open_transactions(s):
 def stop_outside_a_transaction(s, pid):
     """SIGSTOP pid at a moment it has no transaction open.  A worker
     stopped inside its permit transaction keeps the budget row locked
-    until the server drops its connection (wait_timeout, hours), so no
-    other worker could call meanwhile: that is a different fault (see the
-    closing note of 23 November), not the one this test is about.  The
-    statement in flight when it stops gets 0.2 s to end.  Returns when
+    until the server drops its connection (db.idle_transaction_timeout,
+    10 s), so no other worker could call meanwhile: that is a different
+    fault, tested in test_zz_stall, and not the one this test is about.
+    The statement in flight when it stops gets 0.2 s to end (more than
+    the 0.1 s innodb_trx may be cached for).  Returns when
     (time.monotonic()) it was stopped."""
     for _ in range(100):
         os.kill(pid, signal.SIGSTOP)

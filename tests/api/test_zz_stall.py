@@ -1,6 +1,6 @@
 """Dependencies that are alive but stuck (DESIGN.md "A worker", "Quality
 bars"): a frozen database (SIGSTOP), one out of connections, one that is
-read-only.  A request that fails because of it gets 503 with Retry-After
+read-only; and a cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
 and the JSON envelope, never a hang, a 500 or nginx's 504; service
 resumes by itself once the fault ends.  Runs after test_zz_faults and
 leaves the stack as it found it.  No assertion is on speed: the bounds
@@ -14,7 +14,8 @@ import threading
 import time
 
 from cairn import eq, is_envelope
-from test_geo import standin_defaults, submit_ok, wait_state
+from test_geo import (standin, standin_defaults, start_worker, stop_stack_worker, stop_worker,
+                      submit_ok, wait_state)
 from test_zz_faults import hup_and_settle  # new workers connect on first use
 
 RESTARTS_EXPECTED = True
@@ -278,3 +279,88 @@ def test_read_only_database_refuses_writes_with_503(s):
         r = w()
         eq(r.status // 100, 2, f"{name} after read_only = 0: {r}")
     eq(json.loads(s.get("/readyz").body)["status"], "ready", "readyz")
+
+
+def innodb_trx(s):
+    """[(thread id, state, rows locked, query)] of the InnoDB transactions
+    open on the server (as the admin user: the view needs PROCESS).  The
+    server refreshes the view only when it was last read more than 0.1 s
+    before, so whoever polls it waits longer than that between reads."""
+    out = s.admin_sql("SELECT trx_mysql_thread_id, trx_state, trx_rows_locked,"
+                      " COALESCE(LEFT(trx_query, 40), '-') FROM information_schema.innodb_trx")
+    return [tuple(line.split("\t")) for line in out.splitlines() if line]
+
+
+POLL_TRX = 0.25  # seconds between reads of innodb_trx (see above)
+
+
+def test_a_stopped_worker_does_not_keep_the_geo_budget_locked(s):
+    """A cairn-worker stopped (SIGSTOP, a debugger, its host suspended)
+    between two statements of its permit transaction holds the row lock
+    on the one geo_budget row.  Until the server drops its connection no
+    other worker can get a permit to call the provider: without a limit
+    that is wait_timeout, 8 hours.  cairn sets idle_transaction_timeout
+    (db.idle_transaction_timeout, 10 s) on MariaDB, so the server rolls
+    the stopped worker's transaction back and another worker calls; the
+    stopped one, resumed, reconnects and goes on.  The worker is stopped
+    at a known point: its permit UPDATE waits behind a lock the test
+    holds, and the test lets it through once the worker is stopped."""
+    stop_stack_worker(s)
+    a = b = lock = None
+    net = "45.%d.%d" % (200 + os.getpid() % 50, os.getpid() // 50 % 250)
+    try:
+        standin(s, "/control?mode=ok&stall_pct=0")
+        lock = subprocess.Popen(s.admin_argv("--unbuffered", s.env["CAIRN_DB_NAME"]),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        lock.stdin.write("START TRANSACTION; SELECT id FROM geo_budget WHERE id = 1 FOR UPDATE;"
+                         " SELECT 'locked';\n")
+        lock.stdin.flush()
+        eq([lock.stdout.readline().strip() for _ in range(2)], ["1", "locked"], "budget locked")
+        a = start_worker(s, "stopped-in-txn", lease_seconds=5)
+        first = submit_ok(s, {"name": "stall-permit-1", "status_code": 1}, ip=net + ".1")
+
+        def permit_waiting():
+            rows = [r for r in innodb_trx(s)
+                    if r[1] == "LOCK WAIT" and r[3].startswith("UPDATE geo_budget")]
+            return rows[0][0] if rows else None
+        thread = s.wait_for(permit_waiting, timeout=30,
+                            interval=POLL_TRX, what="the worker's permit waiting for the budget row")
+        os.kill(a.pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        lock.stdin.write("COMMIT; SELECT 'released';\n")
+        lock.stdin.flush()
+        eq(lock.stdout.readline().strip(), "released", "the test's lock released")
+
+        def holding():
+            return any(r[0] == thread and r[1] == "RUNNING" and int(r[2]) > 0
+                       for r in innodb_trx(s))
+        s.wait_for(holding, timeout=10, interval=POLL_TRX,
+                   what="the stopped worker holding the budget row")
+        b = start_worker(s, "awake")
+        second = submit_ok(s, {"name": "stall-permit-2", "status_code": 2}, ip=net + ".2")
+        eq(wait_state(s, second)["state"], "done", "a task submitted after the stop")
+        eq(wait_state(s, first)["state"], "done", "the stopped worker's task, taken over")
+        print("# the stopped worker's transaction ended %.1f s after the stop"
+              % (time.monotonic() - stopped))
+        assert not any(r[0] == thread for r in innodb_trx(s)), "its transaction was rolled back"
+        assert a.poll() is None, "the stopped worker is still there"
+        os.kill(a.pid, signal.SIGCONT)
+        log = os.path.join(s.dir, "worker-stopped-in-txn.log")
+
+        def reconnected():
+            with open(log) as f:
+                return "database connection re-established" in f.read()
+        s.wait_for(reconnected, timeout=30, what="the resumed worker reconnected")
+        stop_worker(a)
+        eq(a.returncode, 0, "the resumed worker exits cleanly on SIGTERM")
+    finally:
+        if lock is not None:
+            lock.kill()
+            lock.wait()
+        if a is not None and a.poll() is None:
+            os.kill(a.pid, signal.SIGCONT)
+            stop_worker(a)
+        if b is not None:
+            stop_worker(b)
+        standin_defaults(s)
+        s.stack("worker-restart")

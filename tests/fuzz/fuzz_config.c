@@ -25,6 +25,7 @@ static const struct int_key int_keys[] = {
 	{"db.read_timeout", 1, 3600},
 	{"db.write_timeout", 1, 3600},
 	{"db.lock_wait_timeout", 1, 3600},
+	{"db.idle_transaction_timeout", 0, 3600},
 	{"db.retry_after", 1, 3600},
 	{"limits.max_body", 1024, 1073741824},
 	{"idempotency.ttl_hours", 1, 8760},
