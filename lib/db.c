@@ -118,10 +118,17 @@ db_error_read_only(const struct diag *d)
 }
 
 bool
+db_error_out_of_space(const struct diag *d)
+{
+	return d->code == DB_ER_RECORD_FILE_FULL || d->code == DB_ER_DISK_FULL ||
+	       d->code == DB_ER_TEMP_FILE_WRITE_FAILURE;
+}
+
+bool
 db_error_busy(const struct diag *d)
 {
 	return d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
-	       db_error_read_only(d);
+	       db_error_read_only(d) || db_error_out_of_space(d);
 }
 
 /* Whether what failed with d on its attempt'th try (from 0) runs again. */

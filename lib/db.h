@@ -37,11 +37,14 @@ struct db_query {
 
 /* MySQL error numbers callers care about. */
 enum {
+	DB_ER_DISK_FULL = 1021,
 	DB_ER_DUP_ENTRY = 1062,
+	DB_ER_RECORD_FILE_FULL = 1114, /* InnoDB out of space: "The table is full" */
 	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
 	DB_ER_LOCK_DEADLOCK = 1213,
 	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
 	DB_ER_READ_ONLY_MODE = 1836,
+	DB_ER_TEMP_FILE_WRITE_FAILURE = 1878,
 	DB_CR_SERVER_GONE = 2006,
 	DB_CR_SERVER_LOST = 2013,
 };
@@ -139,7 +142,8 @@ bool db_error_unavailable(const struct diag *d);
  * so the whole request may be run again. */
 bool db_error_reconnectable(const struct diag *d);
 /* The error is a deadlock or lock wait timeout that outlasted the retries,
- * or a write the server refuses while it is read-only (db_error_read_only):
+ * a write the server refuses while it is read-only (db_error_read_only),
+ * or one it could not store for want of space (db_error_out_of_space):
  * the unit that failed was rolled back (units committed before it, such as
  * a chunked purge's earlier chunks, stay), the connection is fine, and the
  * client may retry later (503). */
@@ -148,5 +152,9 @@ bool db_error_busy(const struct diag *d);
  * read-only mode) and refused a write; the user cairn connects as must
  * have neither SUPER nor READ ONLY ADMIN, so this is what it sees. */
 bool db_error_read_only(const struct diag *d);
+/* The server has no space left for a write: its disk, its tablespace,
+ * or the disk of its temporary files is full.  The statement was rolled
+ * back; writes work again once an operator frees space. */
+bool db_error_out_of_space(const struct diag *d);
 
 #endif

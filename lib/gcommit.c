@@ -322,7 +322,7 @@ lead(struct db *db, int k)
 		} else if (db_error_busy(&d)) {
 			/* nothing written, and each row alone would wait out
 			 * the same lock again (or be refused by the same
-			 * read-only server): every row's answer (503) */
+			 * read-only or full server): every row's answer (503) */
 			result = RESULT_FAILED;
 		} else {
 			result = RESULT_ALONE; /* nothing written: each row again, alone */

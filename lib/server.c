@@ -293,7 +293,13 @@ reply_failure(struct ctx *c)
 
 		if (db_error_read_only(&c->diag))
 			why = "read-only";
-		log_warn("database %s: %s", why, c->diag.msg);
+		if (db_error_out_of_space(&c->diag)) {
+			why = "out of space";
+			log_error("database out of space; writes fail until space is freed: %s",
+				  c->diag.msg);
+		} else {
+			log_warn("database %s: %s", why, c->diag.msg);
+		}
 		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
 			reply_code_message(c, 503, "Storage unavailable");
 		else
