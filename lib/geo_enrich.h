@@ -33,7 +33,7 @@
 struct geo_enrich;
 
 /* Reads the geo.* settings; holder names this worker in leases
- * ("host:pid").  NULL when geo.enabled is false or libcurl failed (the
+ * (jobs_holder()).  NULL when geo.enabled is false or libcurl failed (the
  * other functions accept NULL and then only sleep). */
 struct geo_enrich *geo_enrich_new(const char *holder);
 void geo_enrich_free(struct geo_enrich *g);

@@ -1,8 +1,10 @@
 #include "autoconfig.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -368,9 +370,15 @@ void
 jobs_holder(char holder[JOBS_HOLDER_MAX])
 {
 	char host[64];
+	uint32_t nonce;
 
 	if (gethostname(host, sizeof host) < 0)
 		snprintf(host, sizeof host, "unknown");
 	host[sizeof host - 1] = '\0';
-	snprintf(holder, JOBS_HOLDER_MAX, "%s:%ld", host, (long)getpid());
+	/* host and pid alone repeat across containers that share a hostname
+	 * (each worker pid 7, say); two processes with one name would each
+	 * take the other's leases for their own */
+	if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+		nonce = (uint32_t)timefmt_monotonic_us();
+	snprintf(holder, JOBS_HOLDER_MAX, "%s:%ld:%08" PRIx32, host, (long)getpid(), nonce);
 }

@@ -40,7 +40,8 @@ int jobs_tick(struct db *db, const struct job *jobs, size_t n, const char *holde
 	      volatile sig_atomic_t *stop, bool *more_left, struct diag *d);
 
 /* This process's name in a lease row (jobs, geo claims, migrate):
- * "host:pid", at most JOBS_HOLDER_MAX - 1 bytes. */
+ * "host:pid:nonce", the nonce 8 random hex digits so that no two processes
+ * share a name; at most JOBS_HOLDER_MAX - 1 bytes. */
 #define JOBS_HOLDER_MAX 128
 void jobs_holder(char holder[JOBS_HOLDER_MAX]);
 

@@ -152,7 +152,8 @@ def stop_stack_worker(s):
 
 
 def holder_like(pid):
-    return f"%:{pid}"
+    """A LIKE pattern for the lease_holder of process pid ("host:pid:nonce")."""
+    return f"%:{pid}:%"
 
 
 def metric(m, name):
