@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "geo_enrich.h"
 #include "job_table.h"
 #include "log.h"
+#include "timefmt.h"
 
 static volatile sig_atomic_t stop, reload;
 static const char *config_path;
@@ -63,6 +65,52 @@ reload_config(void)
 	log_info("SIGHUP: configuration reloaded");
 }
 
+/* The worker's view of a database problem that lasts: its first failure
+ * is logged, then the same failure again only once a minute (with how
+ * often it recurred) or when the failure changes, and its end once.  A
+ * read-only or full server fails every tick for as long as it lasts. */
+#define OUTAGE_LOG_EVERY_MS 60000
+
+struct outage {
+	int64_t since_ms;  /* timefmt_monotonic_ms() of the first failure; 0: none */
+	int64_t logged_ms; /* of the last line logged */
+	long unlogged;     /* failures since then */
+	long failures;     /* in all */
+	char msg[sizeof(((struct diag *)0)->msg)];
+};
+
+static void
+outage_failed(struct outage *o, const char *msg, long backoff_ms)
+{
+	int64_t now = timefmt_monotonic_ms();
+
+	o->failures++;
+	if (o->since_ms == 0) {
+		o->since_ms = now;
+		log_warn("database problem (%s); retrying in %ld ms", msg, backoff_ms);
+	} else if (strcmp(msg, o->msg) != 0 || now - o->logged_ms >= OUTAGE_LOG_EVERY_MS) {
+		log_warn("database problem for %lld s (%s; %ld more failures since the last "
+			 "line); retrying in %ld ms",
+			 (long long)((now - o->since_ms) / 1000), msg, o->unlogged, backoff_ms);
+	} else {
+		o->unlogged++;
+		return;
+	}
+	o->logged_ms = now;
+	o->unlogged = 0;
+	snprintf(o->msg, sizeof o->msg, "%s", msg);
+}
+
+static void
+outage_over(struct outage *o)
+{
+	if (o->since_ms == 0)
+		return;
+	log_info("database problem over after %.1f s (%ld failures)",
+		 (double)(timefmt_monotonic_ms() - o->since_ms) / 1e3, o->failures);
+	memset(o, 0, sizeof *o);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -72,6 +120,7 @@ main(int argc, char **argv)
 	struct db *db;
 	struct geo_enrich *geo;
 	long backoff_ms = 0;
+	struct outage outage = {0};
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -115,12 +164,13 @@ main(int argc, char **argv)
 			backoff_ms = backoff_ms ? backoff_ms * 2 : 250;
 			if (backoff_ms > 5000)
 				backoff_ms = 5000;
-			log_warn("database problem (%s); retrying in %ld ms", d.msg, backoff_ms);
+			outage_failed(&outage, d.msg, backoff_ms);
 			db_disconnect(db);
 			geo_enrich_run(geo, db, backoff_ms, &stop);
 			continue;
 		}
 		backoff_ms = 0;
+		outage_over(&outage);
 		geo_enrich_run(geo, db,
 			       more ? JOBS_BACKLOG_PAUSE_MS : (long)config_int("worker.tick_ms"),
 			       &stop);

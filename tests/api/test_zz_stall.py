@@ -281,6 +281,36 @@ def test_read_only_database_refuses_writes_with_503(s):
     eq(json.loads(s.get("/readyz").body)["status"], "ready", "readyz")
 
 
+def test_worker_logs_a_lasting_problem_once(s):
+    """A problem that lasts (here a read-only server: cairn-worker's job
+    leases are writes) fails the worker's every tick.  It logs the first
+    failure, repeats it at most once a minute, and logs when it is over,
+    with how many failures there were: not a warning every 5 s."""
+    log = s.env["CAIRN_WORKER_LOG"]
+    start = os.path.getsize(log)
+    s.admin_sql("UPDATE %s.job_leases SET next_run_at = NOW(6)" % s.env["CAIRN_DB_NAME"])
+    s.admin_sql("SET GLOBAL read_only = 1")
+    try:
+        time.sleep(8)  # long enough for several of the worker's retries
+    finally:
+        s.admin_sql("SET GLOBAL read_only = 0")
+
+    def lines():
+        with open(log, errors="replace") as f:
+            f.seek(start)
+            return f.read().splitlines()
+
+    def over():
+        return [x for x in lines() if "database problem over after" in x]
+    line = s.wait_for(over, timeout=30, what="the worker to log the end of the problem")[0]
+    failures = int(line.rsplit("(", 1)[1].split()[0])
+    warned = [x for x in lines() if " warn database problem" in x]
+    print(f"# {failures} failures, {len(warned)} logged: {line.split(' info ', 1)[1]}")
+    assert failures >= 2, f"the worker retried while read-only: {line}"
+    eq(len(warned), 1, f"warnings for one problem: {warned}")
+    assert "read-only" in warned[0], warned[0]
+
+
 FULL_TABLES = ("kv_keys", "events", "geo_tasks", "log_records", "tag_history")
 
 
