@@ -1,8 +1,8 @@
 """Crash consistency (issue 8): concurrent clients write log batches, tag
 increments, events, geo submissions and KV puts, each write with its own
 Idempotency-Key where the route takes one (a KV PUT is idempotent per key),
-while a fault thread kill -9s random pool workers, restarts MariaDB once
-and kill -9s the geo worker once.  A request that fails (5xx, connection
+while a fault thread kill -9s random pool workers, restarts MariaDB once,
+kill -9s the geo worker once and MariaDB itself once.  A request that fails (5xx, connection
 error, timeout) is retried with the same key until it succeeds (bounded).
 
 Afterwards, from the database: every acknowledged write is stored exactly
@@ -202,8 +202,26 @@ def standin(s, path):
         return json.loads(r.read().decode("utf-8"))
 
 
+def crash_database(s):
+    """kill -9 mariadbd (commits in flight are cut, InnoDB recovers from its
+    redo log at the next start), then start it again."""
+    with open(s.env["CAIRN_MARIADB_PIDFILE"]) as f:
+        pid = int(f.read().strip())
+    os.kill(pid, signal.SIGKILL)
+
+    def gone():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split()[2] == "Z"
+        except OSError:
+            return True
+    s.wait_for(gone, timeout=30, what="mariadbd to die")
+    s.stack("db-start")
+
+
 def faults(s, stop, done, log):
-    """kill -9 random pool workers, one MariaDB restart, one geo worker kill."""
+    """kill -9 random pool workers, one MariaDB restart, one geo worker kill,
+    one MariaDB crash (kill -9)."""
     def pause(sec):
         stop.wait(sec)
 
@@ -241,6 +259,9 @@ def faults(s, stop, done, log):
         pause(2)
         kill_pool_worker()
         pause(2)
+        crash_database(s)
+        log["db_crashes"] += 1
+        pause(2)
         kill_pool_worker()
         pause(2)
         kill_pool_worker()
@@ -267,7 +288,7 @@ def test_crash_consistency(s):
     for t in threads:
         t.start()
     fstop, fdone = threading.Event(), threading.Event()
-    log = {"pool_kills": 0, "db_restarts": 0, "geo_kills": 0}
+    log = {"pool_kills": 0, "db_restarts": 0, "geo_kills": 0, "db_crashes": 0}
     ft = threading.Thread(target=faults, args=(s, fstop, fdone, log))
     t0 = time.monotonic()
     ft.start()
@@ -283,7 +304,7 @@ def test_crash_consistency(s):
     print(f"# {took:.1f}s of load: sent {st.sent}, acknowledged {st.acked}, retried {st.retried}, "
           f"attempts {st.attempts}, gave up {len(st.gave_up)}, unexpected {len(st.unexpected)}; "
           f"faults: {log['pool_kills']} worker kills, {log['db_restarts']} db restart, "
-          f"{log['geo_kills']} worker kill")
+          f"{log['geo_kills']} worker kill, {log['db_crashes']} db crash")
     print(f"# logs {len(c.logs_acked)}/{len(c.logs_sent)} records, "
           f"tag increments {sum(c.tag_acked.values())}/{sum(c.tag_sent.values())}, "
           f"events {len(c.ev_acked)}/{len(c.ev_sent)}, geo {len(c.geo_acked)}/{len(c.geo_sent)}, "
