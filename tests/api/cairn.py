@@ -206,5 +206,18 @@ class Stack:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def process_exited(pid):
+    """Whether process pid is gone or a zombie (dead, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"
+    except OSError:
+        return True
+
+
 def eq(actual, expected, what=""):
     assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"

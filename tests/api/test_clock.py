@@ -30,8 +30,8 @@ import time
 import uuid
 
 from cairn import eq
-from test_geo import (RATE, WAIT, standin, standin_defaults, start_worker, stop_stack_worker,
-                      stop_worker, submit_many, wait_all_resolved)
+from test_geo import (RATE, WAIT, end_workers, standin, standin_defaults, start_worker,
+                      stop_stack_worker, stop_worker, submit_many, wait_all_resolved)
 
 SKEW = 300  # seconds a skewed worker's wall clock is off
 
@@ -332,13 +332,7 @@ def test_suspended_host_gives_its_tasks_up(s):
         stop_worker(a)
         after = standin(s, "/stats")
     finally:
-        if a is not None and a.poll() is None:
-            os.kill(a.pid, signal.SIGCONT)
-            stop_worker(a)
-        if b is not None:
-            stop_worker(b)
-        standin_defaults(s)
-        s.stack("worker-restart")
+        end_workers(s, a, b)
     eq(st, {"done": 40}, "every task done")
     eq(after["per_ip"], before, "no call after the resume: its leases had ended")
     assert after["max_in_any_second"] <= RATE, after

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from cairn import eq, is_envelope
+from cairn import eq, is_envelope, process_exited
 
 RATE = 5          # geo.rate in the stack's configuration (the default)
 KEYS = {}
@@ -138,17 +138,19 @@ def stop_stack_worker(s):
     except ProcessLookupError:
         return
 
-    def gone():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().split()[2] == "Z"
-        except OSError:
-            return True
-    s.wait_for(gone, timeout=30, what="the stack's worker to exit")
+    s.wait_for(lambda: process_exited(pid), timeout=30, what="the stack's worker to exit")
+
+
+def end_workers(s, *workers):
+    """After a test that ran workers of its own (None for one it never
+    started): resumes any it stopped and stops each, puts the stand-in
+    back to its defaults and restarts the stack's own worker."""
+    for p in workers:
+        if p is not None and p.poll() is None:
+            os.kill(p.pid, signal.SIGCONT)
+            stop_worker(p)
+    standin_defaults(s)
+    s.stack("worker-restart")
 
 
 def holder_like(pid):

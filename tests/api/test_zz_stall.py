@@ -14,8 +14,8 @@ import threading
 import time
 
 from cairn import eq, is_envelope
-from test_geo import (standin, standin_defaults, start_worker, stop_stack_worker, stop_worker,
-                      submit_ok, wait_state)
+from test_geo import (end_workers, standin, standin_defaults, start_worker, stop_stack_worker,
+                      stop_worker, submit_ok, wait_state)
 from test_zz_faults import hup_and_settle  # new workers connect on first use
 
 RESTARTS_EXPECTED = True
@@ -222,6 +222,30 @@ def test_out_of_connections_gives_503_then_recovers(s):
                      key=key).status, 201, "a write once connections are free")
 
 
+def assert_writes_refused(s, writes, why, tag):
+    """Each of writes [(name, request)] answers 503 "the database is <why>"
+    with Retry-After; /intake its compat 503 body; and 12 /add_event at
+    once (grouped into one statement) each the same 503 as one alone."""
+    key = s.admin_key
+    for name, w in writes:
+        r = w()
+        assert is_503(r), f"{name}: {r}"
+        eq(r.json()["error"], {"code": "unavailable",
+                               "message": f"the database is {why}; retry later"}, name)
+    r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
+        {"timestamp": "2026-11-22 14:00:00", "body": why}]})
+    eq((r.status, r.json()), (503, {"code": 503, "message": "Storage unavailable"}), "/intake")
+    assert int(r.headers["retry-after"]) > 0, r.headers
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(
+        s.post("/add_event", {"tags": [tag]}, key=key))) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    eq([r for r in got if not is_503(r)], [], "concurrent (grouped) /add_event")
+
+
 def test_read_only_database_refuses_writes_with_503(s):
     """SET GLOBAL read_only = 1 (a replica, or a primary being failed
     over): the pool's user has no SUPER or READ ONLY ADMIN, so every
@@ -250,26 +274,7 @@ def test_read_only_database_refuses_writes_with_503(s):
     ]
     s.admin_sql("SET GLOBAL read_only = 1")
     try:
-        for name, w in writes:
-            r = w()
-            assert is_503(r), f"{name}: {r}"
-            eq(r.json()["error"], {"code": "unavailable",
-                                   "message": "the database is read-only; retry later"}, name)
-        r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
-            {"timestamp": "2026-11-22 14:00:00", "body": "read-only"}]})
-        eq((r.status, r.json()), (503, {"code": 503, "message": "Storage unavailable"}),
-           "/intake")
-        assert int(r.headers["retry-after"]) > 0, r.headers
-        # grouped writes (several /add_event at once) get the same answer
-        got = []
-        threads = [threading.Thread(target=lambda: got.append(
-            s.post("/add_event", {"tags": ["stall-ro"]}, key=key))) for _ in range(12)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        bad = [r for r in got if not is_503(r)]
-        eq(bad, [], "concurrent /add_event")
+        assert_writes_refused(s, writes, "read-only", "stall-ro")
         eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "a read")
         eq(s.get("/admin/api-keys", key=key).status, 200, "another read")
     finally:
@@ -343,24 +348,7 @@ def test_out_of_space_refuses_writes_with_503(s):
                     f" SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = 1114,"
                     f" MESSAGE_TEXT = 'The table ''{t}'' is full'")
     try:
-        for name, w in writes:
-            r = w()
-            assert is_503(r), f"{name}: {r}"
-            eq(r.json()["error"], {"code": "unavailable",
-                                   "message": "the database is out of space; retry later"}, name)
-        r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
-            {"timestamp": "2026-11-22 14:00:00", "body": "disk full"}]})
-        eq((r.status, r.json()), (503, {"code": 503, "message": "Storage unavailable"}),
-           "/intake")
-        assert int(r.headers["retry-after"]) > 0, r.headers
-        got = []
-        threads = [threading.Thread(target=lambda: got.append(
-            s.post("/add_event", {"tags": ["stall-full"]}, key=key))) for _ in range(12)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        eq([r for r in got if not is_503(r)], [], "concurrent (grouped) /add_event")
+        assert_writes_refused(s, writes, "out of space", "stall-full")
         eq(s.get("/keys/stall-full", key=key).json(), {"stall-full": "1"}, "a read")
     finally:
         for t in FULL_TABLES:
@@ -451,10 +439,4 @@ def test_a_stopped_worker_does_not_keep_the_geo_budget_locked(s):
         if lock is not None:
             lock.kill()
             lock.wait()
-        if a is not None and a.poll() is None:
-            os.kill(a.pid, signal.SIGCONT)
-            stop_worker(a)
-        if b is not None:
-            stop_worker(b)
-        standin_defaults(s)
-        s.stack("worker-restart")
+        end_workers(s, a, b)

@@ -19,7 +19,7 @@ import time
 import urllib.request
 import uuid
 
-from cairn import eq
+from cairn import eq, process_exited
 
 RESTARTS_EXPECTED = True
 
@@ -208,14 +208,7 @@ def crash_database(s):
     with open(s.env["CAIRN_MARIADB_PIDFILE"]) as f:
         pid = int(f.read().strip())
     os.kill(pid, signal.SIGKILL)
-
-    def gone():
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().split()[2] == "Z"
-        except OSError:
-            return True
-    s.wait_for(gone, timeout=30, what="mariadbd to die")
+    s.wait_for(lambda: process_exited(pid), timeout=30, what="mariadbd to die")
     s.stack("db-start")
 
 
