@@ -72,6 +72,7 @@ struct db {
 	/* No connect is tried before this (timefmt_monotonic_us): see
 	 * db_connect. */
 	uint64_t connect_after_us;
+	char connect_error[sizeof(((struct diag *)0)->msg)]; /* why the last connect failed */
 };
 
 static int db_next_slot;
@@ -89,6 +90,8 @@ code_unavailable(int code)
 	case 2013: /* CR_SERVER_LOST */
 	case 2055: /* CR_SERVER_LOST_EXTENDED */
 	case 1040: /* ER_CON_COUNT_ERROR */
+	case 1203: /* ER_TOO_MANY_USER_CONNECTIONS: max_user_connections */
+	case 1226: /* ER_USER_LIMIT_REACHED: the user's own MAX_USER_CONNECTIONS... */
 	case 1053: /* ER_SERVER_SHUTDOWN */
 	case 1927: /* ER_CONNECTION_KILLED */
 	case 4031: /* client disconnected by the server */
@@ -318,7 +321,9 @@ db_connect(struct db *db, struct diag *d)
 		return 0;
 	t0 = timefmt_monotonic_us();
 	if (t0 < db->connect_after_us) {
-		diag_set(d, DIAG_UNAVAILABLE, "the database did not answer the last connect");
+		diag_set(d, DIAG_UNAVAILABLE,
+			 "not connecting again yet; the last connect failed: %s",
+			 db->connect_error);
 		db->lost = true;
 		return -1;
 	}
@@ -354,6 +359,7 @@ db_connect(struct db *db, struct diag *d)
 		 * of them.  A refused connect fails at once, so is tried again
 		 * at once. */
 		db->connect_after_us = 2 * timefmt_monotonic_us() - t0;
+		snprintf(db->connect_error, sizeof db->connect_error, "%s", d->msg);
 		return -1;
 	}
 	if (session_setup(db, d) < 0)

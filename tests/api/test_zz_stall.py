@@ -1,6 +1,7 @@
 """Dependencies that are alive but stuck (DESIGN.md "A worker", "Quality
-bars"): a frozen database (SIGSTOP), one out of connections, one that is
-read-only; and a cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
+bars"): a frozen database (SIGSTOP), one out of connections or refusing
+cairn's user more of them, one that is read-only, one out of space; and a
+cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
 and the JSON envelope, never a hang, a 500 or nginx's 504; service
 resumes by itself once the fault ends.  Runs after test_zz_faults and
 leaves the stack as it found it.  No assertion is on speed: the bounds
@@ -221,6 +222,54 @@ def test_out_of_connections_gives_503_then_recovers(s):
         eq(s.request("PUT", f"/keys/stall-full-{i}", body=b"v", content_type="text/plain",
                      key=key).status, 201, "a write once connections are free")
 
+
+def test_user_connection_limit_gives_503_then_recovers(s):
+    """A shared host limits each database account's connections
+    (MAX_USER_CONNECTIONS; the server-wide max_user_connections, error
+    1203, is the same to cairn but cannot be turned on without a
+    restart).  With the one connection allowed taken, every pool worker
+    (new after a SIGHUP) is refused with error 1226: each request answers
+    503 with Retry-After, not a 500; the pool's log says why; nothing
+    restarts; and requests succeed once the limit is lifted."""
+    key = s.admin_key
+    user = s.env["CAIRN_DB_USER"]
+    accounts = [f"'{user}'@'{host}'" for host in s.admin_sql(
+        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
+    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    held = None
+    try:
+        for a in accounts:
+            s.admin_sql(f"ALTER USER {a} WITH MAX_USER_CONNECTIONS 1")
+        # the server counts only sessions opened under the limit: the one
+        # allowed is taken here (or, if not, by a session that came
+        # first), so every new pool worker is refused
+        held = cairn_connection(s)
+        hup_and_settle(s)
+        restarts = s.worker_restarts()
+        workers = s.pool_workers()
+        for i in range(2 * len(workers)):
+            r = s.get("/admin/api-keys", key=key)
+            assert is_503(r), f"a read: {r}"
+            r = s.request("PUT", f"/keys/stall-limit-{i}", body=b"v",
+                          content_type="text/plain", key=key)
+            assert is_503(r), f"a write: {r}"
+        eq(s.get("/readyz").status, 503, "readyz")
+        eq(s.pool_workers(), workers, "no worker replaced")
+        eq(s.worker_restarts(), restarts, "no worker died")
+    finally:
+        for a in accounts:
+            s.admin_sql(f"ALTER USER {a} WITH MAX_USER_CONNECTIONS 0")
+        if held is not None:
+            held.kill()
+            held.wait()
+    with open(s.env["CAIRN_LOG"], errors="replace") as f:
+        f.seek(logged)
+        assert "exceeded the 'max_user_connections'" in f.read(), "the pool's log names the limit"
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
+    for i in range(2 * len(workers)):
+        eq(s.get("/admin/api-keys", key=key).status, 200, "a read, the limit lifted")
+        eq(s.request("PUT", f"/keys/stall-limit-{i}", body=b"v", content_type="text/plain",
+                     key=key).status // 100, 2, "a write, the limit lifted")
 
 def assert_writes_refused(s, writes, why, tag):
     """Each of writes [(name, request)] answers 503 "the database is <why>"
