@@ -344,8 +344,12 @@ db_connect(struct db *db, struct diag *d)
 			       config_str("db.user"), config_str("db.password"),
 			       config_str("db.name"), (unsigned)config_int("db.port"),
 			       sock[0] ? sock : NULL, 0) == NULL) {
+		/* whatever refused it (the network, the server, the account's
+		 * password or limits, a host blocked after too many connection
+		 * errors), the database cannot be used now: 503, the reason in
+		 * the message for the log */
 		diag_set(d, (int)mysql_errno(db->conn), "connect: %s", mysql_error(db->conn));
-		if (!code_unavailable(d->code) && mysql_errno(db->conn) >= 2000)
+		if (!code_unavailable(d->code))
 			d->code = DIAG_UNAVAILABLE;
 		mysql_close(db->conn);
 		db->conn = NULL;

@@ -1,7 +1,7 @@
 """Dependencies that are alive but stuck (DESIGN.md "A worker", "Quality
 bars"): a frozen database (SIGSTOP), one out of connections or refusing
-cairn's user more of them, one that is read-only, one out of space; and a
-cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
+cairn's user more of them or its login, one that is read-only, one out of
+space; and a cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
 and the JSON envelope, never a hang, a 500 or nginx's 504; service
 resumes by itself once the fault ends.  Runs after test_zz_faults and
 leaves the stack as it found it.  No assertion is on speed: the bounds
@@ -270,6 +270,42 @@ def test_user_connection_limit_gives_503_then_recovers(s):
         eq(s.get("/admin/api-keys", key=key).status, 200, "a read, the limit lifted")
         eq(s.request("PUT", f"/keys/stall-limit-{i}", body=b"v", content_type="text/plain",
                      key=key).status // 100, 2, "a write, the limit lifted")
+
+def test_refused_login_gives_503_then_recovers(s):
+    """The database refuses cairn's login (its password changed under it,
+    the account dropped or locked, the host blocked after too many
+    connection errors): the database cannot be used, so each request
+    answers 503 with Retry-After, not a 500, the pool's log gives the
+    server's reason, and requests succeed once the login works again
+    (new workers after a SIGHUP, so each must log in)."""
+    key = s.admin_key
+    user, password = s.env["CAIRN_DB_USER"], s.env["CAIRN_DB_PASSWORD"]
+    accounts = [f"'{user}'@'{host}'" for host in s.admin_sql(
+        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
+    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    try:
+        for a in accounts:
+            s.admin_sql(f"ALTER USER {a} IDENTIFIED BY 'not-{password}'")
+        hup_and_settle(s)
+        restarts = s.worker_restarts()
+        for i in range(2 * len(s.pool_workers())):
+            r = s.get("/admin/api-keys", key=key)
+            assert is_503(r), f"a read: {r}"
+            r = s.request("PUT", f"/keys/stall-login-{i}", body=b"v",
+                          content_type="text/plain", key=key)
+            assert is_503(r), f"a write: {r}"
+        eq(s.get("/readyz").status, 503, "readyz")
+        eq(s.worker_restarts(), restarts, "no worker died")
+    finally:
+        for a in accounts:
+            s.admin_sql(f"ALTER USER {a} IDENTIFIED BY '{password}'")
+    with open(s.env["CAIRN_LOG"], errors="replace") as f:
+        f.seek(logged)
+        assert f"Access denied for user '{user}'" in f.read(), "the pool's log gives the reason"
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
+    eq(s.request("PUT", "/keys/stall-login-0", body=b"v", content_type="text/plain",
+                 key=key).status // 100, 2, "a write, the login working again")
+
 
 def assert_writes_refused(s, writes, why, tag):
     """Each of writes [(name, request)] answers 503 "the database is <why>"
