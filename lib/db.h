@@ -42,9 +42,12 @@ enum {
 	DB_ER_RECORD_FILE_FULL = 1114, /* InnoDB out of space: "The table is full" */
 	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
 	DB_ER_LOCK_DEADLOCK = 1213,
+	DB_ER_QUERY_INTERRUPTED = 1317,         /* KILL QUERY */
 	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
 	DB_ER_READ_ONLY_MODE = 1836,
 	DB_ER_TEMP_FILE_WRITE_FAILURE = 1878,
+	DB_ER_STATEMENT_TIMEOUT = 1969, /* MariaDB's max_statement_time */
+	DB_ER_QUERY_TIMEOUT = 3024,     /* MySQL's max_execution_time */
 	DB_CR_SERVER_GONE = 2006,
 	DB_CR_SERVER_LOST = 2013,
 };
@@ -142,8 +145,10 @@ bool db_error_unavailable(const struct diag *d);
  * so the whole request may be run again. */
 bool db_error_reconnectable(const struct diag *d);
 /* The error is a deadlock or lock wait timeout that outlasted the retries,
- * a write the server refuses while it is read-only (db_error_read_only),
- * or one it could not store for want of space (db_error_out_of_space):
+ * a statement the server stopped (KILL QUERY, or longer than its
+ * max_statement_time), a write it refuses while it is read-only
+ * (db_error_read_only), or one it could not store for want of space
+ * (db_error_out_of_space):
  * the unit that failed was rolled back (units committed before it, such as
  * a chunked purge's earlier chunks, stay), the connection is fine, and the
  * client may retry later (503). */

@@ -307,6 +307,37 @@ def test_refused_login_gives_503_then_recovers(s):
                  key=key).status // 100, 2, "a write, the login working again")
 
 
+def test_statement_time_limit_gives_503(s):
+    """A shared host caps how long a statement of cairn's user may run
+    (MariaDB's max_statement_time, here as the account's
+    MAX_STATEMENT_TIME so that it binds only cairn; MySQL's
+    max_execution_time is the same): a statement stopped by it (error
+    1969) answers 503 "the database is busy" with Retry-After, not a
+    500, and requests succeed once the cap is lifted."""
+    key = s.admin_key
+    user = s.env["CAIRN_DB_USER"]
+    accounts = [f"'{user}'@'{host}'" for host in s.admin_sql(
+        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
+    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    try:
+        for a in accounts:
+            s.admin_sql(f"ALTER USER {a} WITH MAX_STATEMENT_TIME 0.000001")
+        hup_and_settle(s)  # sessions take the cap when they log in
+        for i in range(2 * len(s.pool_workers())):
+            r = s.get("/admin/api-keys", key=key)
+            assert is_503(r), f"a read: {r}"
+            eq(r.json()["error"]["message"], "the database is busy; retry later", "a read")
+    finally:
+        for a in accounts:
+            s.admin_sql(f"ALTER USER {a} WITH MAX_STATEMENT_TIME 0")
+    with open(s.env["CAIRN_LOG"], errors="replace") as f:
+        f.seek(logged)
+        assert "max_statement_time exceeded" in f.read(), "the pool's log gives the reason"
+    hup_and_settle(s)
+    for i in range(2 * len(s.pool_workers())):
+        eq(s.get("/admin/api-keys", key=key).status, 200, "a read, the cap lifted")
+
+
 def assert_writes_refused(s, writes, why, tag):
     """Each of writes [(name, request)] answers 503 "the database is <why>"
     with Retry-After; /intake its compat 503 body; and 12 /add_event at
