@@ -367,8 +367,13 @@ db_connect(struct db *db, struct diag *d)
 		snprintf(db->connect_error, sizeof db->connect_error, "%s", d->msg);
 		return -1;
 	}
-	if (session_setup(db, d) < 0)
+	if (session_setup(db, d) < 0) {
+		/* never a connection without its session settings (UTC, strict
+		 * mode, the lock wait): the next call connects again */
+		db_disconnect(db);
+		db->lost = true;
 		return -1;
+	}
 	if (db->lost) {
 		db->reconnects++;
 		log_info("database connection re-established");

@@ -223,6 +223,46 @@ def test_out_of_connections_gives_503_then_recovers(s):
                      key=key).status, 201, "a write once connections are free")
 
 
+def cairn_accounts(s):
+    """The accounts of cairn's database user ("'cairn'@'localhost'", ...)."""
+    user = s.env["CAIRN_DB_USER"]
+    return [f"'{user}'@'{host}'" for host in s.admin_sql(
+        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
+
+
+def pool_log_since(s, offset):
+    with open(s.env["CAIRN_LOG"], errors="replace") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def assert_requests_refused(s, tag, message="the database is unavailable; retry later"):
+    """Right after a SIGHUP (every pool worker new, none connected yet):
+    each read and write answers 503 with Retry-After and message,
+    /readyz 503, and no worker dies or is replaced."""
+    key = s.admin_key
+    restarts, workers = s.worker_restarts(), s.pool_workers()
+    for i in range(2 * len(workers)):
+        for what, r in (("a read", s.get("/admin/api-keys", key=key)),
+                        ("a write", s.request("PUT", f"/keys/{tag}-{i}", body=b"v",
+                                              content_type="text/plain", key=key))):
+            assert is_503(r), f"{what}: {r}"
+            eq(r.json()["error"]["message"], message, what)
+    eq(s.get("/readyz").status, 503, "readyz")
+    eq(s.pool_workers(), workers, "no worker replaced")
+    eq(s.worker_restarts(), restarts, "no worker died")
+
+
+def assert_requests_served(s, tag):
+    """Once the fault is gone: /readyz 200, and reads and writes succeed."""
+    key = s.admin_key
+    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
+    for i in range(2 * len(s.pool_workers())):
+        eq(s.get("/admin/api-keys", key=key).status, 200, "a read")
+        eq(s.request("PUT", f"/keys/{tag}-{i}", body=b"v", content_type="text/plain",
+                     key=key).status // 100, 2, "a write")
+
+
 def test_user_connection_limit_gives_503_then_recovers(s):
     """A shared host limits each database account's connections
     (MAX_USER_CONNECTIONS; the server-wide max_user_connections, error
@@ -231,10 +271,7 @@ def test_user_connection_limit_gives_503_then_recovers(s):
     (new after a SIGHUP) is refused with error 1226: each request answers
     503 with Retry-After, not a 500; the pool's log says why; nothing
     restarts; and requests succeed once the limit is lifted."""
-    key = s.admin_key
-    user = s.env["CAIRN_DB_USER"]
-    accounts = [f"'{user}'@'{host}'" for host in s.admin_sql(
-        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
+    accounts = cairn_accounts(s)
     logged = os.path.getsize(s.env["CAIRN_LOG"])
     held = None
     try:
@@ -245,31 +282,17 @@ def test_user_connection_limit_gives_503_then_recovers(s):
         # first), so every new pool worker is refused
         held = cairn_connection(s)
         hup_and_settle(s)
-        restarts = s.worker_restarts()
-        workers = s.pool_workers()
-        for i in range(2 * len(workers)):
-            r = s.get("/admin/api-keys", key=key)
-            assert is_503(r), f"a read: {r}"
-            r = s.request("PUT", f"/keys/stall-limit-{i}", body=b"v",
-                          content_type="text/plain", key=key)
-            assert is_503(r), f"a write: {r}"
-        eq(s.get("/readyz").status, 503, "readyz")
-        eq(s.pool_workers(), workers, "no worker replaced")
-        eq(s.worker_restarts(), restarts, "no worker died")
+        assert_requests_refused(s, "stall-limit")
     finally:
         for a in accounts:
             s.admin_sql(f"ALTER USER {a} WITH MAX_USER_CONNECTIONS 0")
         if held is not None:
             held.kill()
             held.wait()
-    with open(s.env["CAIRN_LOG"], errors="replace") as f:
-        f.seek(logged)
-        assert "exceeded the 'max_user_connections'" in f.read(), "the pool's log names the limit"
-    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
-    for i in range(2 * len(workers)):
-        eq(s.get("/admin/api-keys", key=key).status, 200, "a read, the limit lifted")
-        eq(s.request("PUT", f"/keys/stall-limit-{i}", body=b"v", content_type="text/plain",
-                     key=key).status // 100, 2, "a write, the limit lifted")
+    assert "exceeded the 'max_user_connections'" in pool_log_since(s, logged), \
+        "the pool's log names the limit"
+    assert_requests_served(s, "stall-limit")
+
 
 def test_refused_login_gives_503_then_recovers(s):
     """The database refuses cairn's login (its password changed under it,
@@ -278,64 +301,61 @@ def test_refused_login_gives_503_then_recovers(s):
     answers 503 with Retry-After, not a 500, the pool's log gives the
     server's reason, and requests succeed once the login works again
     (new workers after a SIGHUP, so each must log in)."""
-    key = s.admin_key
     user, password = s.env["CAIRN_DB_USER"], s.env["CAIRN_DB_PASSWORD"]
-    accounts = [f"'{user}'@'{host}'" for host in s.admin_sql(
-        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
+    accounts = cairn_accounts(s)
     logged = os.path.getsize(s.env["CAIRN_LOG"])
     try:
         for a in accounts:
             s.admin_sql(f"ALTER USER {a} IDENTIFIED BY 'not-{password}'")
         hup_and_settle(s)
-        restarts = s.worker_restarts()
-        for i in range(2 * len(s.pool_workers())):
-            r = s.get("/admin/api-keys", key=key)
-            assert is_503(r), f"a read: {r}"
-            r = s.request("PUT", f"/keys/stall-login-{i}", body=b"v",
-                          content_type="text/plain", key=key)
-            assert is_503(r), f"a write: {r}"
-        eq(s.get("/readyz").status, 503, "readyz")
-        eq(s.worker_restarts(), restarts, "no worker died")
+        assert_requests_refused(s, "stall-login")
     finally:
         for a in accounts:
             s.admin_sql(f"ALTER USER {a} IDENTIFIED BY '{password}'")
-    with open(s.env["CAIRN_LOG"], errors="replace") as f:
-        f.seek(logged)
-        assert f"Access denied for user '{user}'" in f.read(), "the pool's log gives the reason"
-    s.wait_for(lambda: s.get("/readyz").status == 200, timeout=30, what="readyz")
-    eq(s.request("PUT", "/keys/stall-login-0", body=b"v", content_type="text/plain",
-                 key=key).status // 100, 2, "a write, the login working again")
+    assert f"Access denied for user '{user}'" in pool_log_since(s, logged), \
+        "the pool's log gives the reason"
+    assert_requests_served(s, "stall-login")
 
 
-def test_statement_time_limit_gives_503(s):
-    """A shared host caps how long a statement of cairn's user may run
-    (MariaDB's max_statement_time, here as the account's
-    MAX_STATEMENT_TIME so that it binds only cairn; MySQL's
-    max_execution_time is the same): a statement stopped by it (error
-    1969) answers 503 "the database is busy" with Retry-After, not a
-    500, and requests succeed once the cap is lifted."""
+def test_killed_statement_gives_503(s):
+    """A statement the server stops -- an operator's KILL QUERY (error
+    1317) here; a shared host's max_statement_time (1969, MySQL's
+    max_execution_time 3024) stops statements the same way, but not at
+    a moment a test can choose -- answers 503 "the database is busy"
+    with Retry-After, not a 500.  The write is stopped while it waits
+    for a row lock the test holds, so it is surely running when killed."""
     key = s.admin_key
-    user = s.env["CAIRN_DB_USER"]
-    accounts = [f"'{user}'@'{host}'" for host in s.admin_sql(
-        f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
-    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    eq(s.request("PUT", "/keys/stall-kill", body=b"1", content_type="text/plain",
+                 key=key).status // 100, 2, "the key")
+    lock = subprocess.Popen(s.admin_argv("--unbuffered", s.env["CAIRN_DB_NAME"]),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    got = []
     try:
-        for a in accounts:
-            s.admin_sql(f"ALTER USER {a} WITH MAX_STATEMENT_TIME 0.000001")
-        hup_and_settle(s)  # sessions take the cap when they log in
-        for i in range(2 * len(s.pool_workers())):
-            r = s.get("/admin/api-keys", key=key)
-            assert is_503(r), f"a read: {r}"
-            eq(r.json()["error"]["message"], "the database is busy; retry later", "a read")
+        lock.stdin.write("START TRANSACTION; SELECT k FROM kv_keys WHERE k = 'stall-kill'"
+                         " FOR UPDATE; SELECT 'locked';\n")
+        lock.stdin.flush()
+        eq([lock.stdout.readline().strip() for _ in range(2)], ["stall-kill", "locked"],
+           "row locked")
+        writer = threading.Thread(target=lambda: got.append(s.request(
+            "PUT", "/keys/stall-kill", body=b"2", content_type="text/plain", key=key)))
+        writer.start()
+
+        def waiting():
+            return s.admin_sql("SELECT id FROM information_schema.processlist"
+                               f" WHERE user = '{s.env['CAIRN_DB_USER']}'"
+                               " AND info LIKE 'INSERT INTO kv_keys%'")
+        thread = s.wait_for(waiting, timeout=10, what="the write waiting for the lock")
+        s.admin_sql(f"KILL QUERY {thread}")
+        writer.join(30)
     finally:
-        for a in accounts:
-            s.admin_sql(f"ALTER USER {a} WITH MAX_STATEMENT_TIME 0")
-    with open(s.env["CAIRN_LOG"], errors="replace") as f:
-        f.seek(logged)
-        assert "max_statement_time exceeded" in f.read(), "the pool's log gives the reason"
-    hup_and_settle(s)
-    for i in range(2 * len(s.pool_workers())):
-        eq(s.get("/admin/api-keys", key=key).status, 200, "a read, the cap lifted")
+        lock.kill()
+        lock.wait()
+    eq(len(got), 1, "the write answered")
+    assert is_503(got[0]), got[0]
+    eq(got[0].json()["error"]["message"], "the database is busy; retry later", "the write")
+    eq(s.get("/keys/stall-kill", key=key).json(), {"stall-kill": "1"}, "nothing written")
+    eq(s.request("PUT", "/keys/stall-kill", body=b"3", content_type="text/plain",
+                 key=key).status // 100, 2, "the retry")
 
 
 def assert_writes_refused(s, writes, why, tag):
@@ -469,9 +489,8 @@ def test_out_of_space_refuses_writes_with_503(s):
     finally:
         for t in FULL_TABLES:
             s.admin_sql(f"DROP TRIGGER IF EXISTS {db}.stall_full_{t}")
-    with open(s.env["CAIRN_LOG"], errors="replace") as f:
-        f.seek(logged)
-        errors = [line for line in f if " error " in line and "database out of space" in line]
+    errors = [line for line in pool_log_since(s, logged).splitlines()
+              if " error " in line and "database out of space" in line]
     assert len(errors) >= len(writes), f"logged as errors: {errors}"
     eq(s.get("/keys/stall-full-new", key=key).status, 404, "nothing written")
     for name, w in writes:

@@ -19,8 +19,8 @@ START_TEST(test_holder_names_host_and_pid)
 	ck_assert_int_eq(gethostname(host, sizeof host), 0);
 	host[sizeof host - 1] = '\0';
 	snprintf(prefix, sizeof prefix, "%s:%ld:", host, (long)getpid());
-	ck_assert_msg(strncmp(holder, prefix, strlen(prefix)) == 0, "holder %s, want %s...",
-		      holder, prefix);
+	ck_assert_msg(strncmp(holder, prefix, strlen(prefix)) == 0, "holder %s, want %s...", holder,
+		      prefix);
 	nonce = holder + strlen(prefix);
 	ck_assert_uint_eq(strlen(nonce), 8);
 	ck_assert_uint_eq(strspn(nonce, "0123456789abcdef"), 8);
