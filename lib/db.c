@@ -289,6 +289,8 @@ idle_transaction_clause(struct db *db, char *buf, size_t size)
 		snprintf(buf, size, ", idle_transaction_timeout = %lld", seconds);
 }
 
+#define ISOLATION_SQL "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+
 static int
 session_setup(struct db *db, struct diag *d)
 {
@@ -302,6 +304,14 @@ session_setup(struct db *db, struct diag *d)
 		 "innodb_lock_wait_timeout = %lld%s",
 		 config_int("db.lock_wait_timeout"), idle);
 	if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) {
+		set_conn_error(db, d, "session setup");
+		return -1;
+	}
+	/* cairn's snapshots (a history page, a claim) and its statements'
+	 * locks are designed for InnoDB's default, REPEATABLE READ; a host
+	 * whose global default is READ COMMITTED changes what they see, and
+	 * with a statement-based binary log refuses every write (1665) */
+	if (mysql_real_query(db->conn, ISOLATION_SQL, sizeof ISOLATION_SQL - 1) != 0) {
 		set_conn_error(db, d, "session setup");
 		return -1;
 	}

@@ -10,6 +10,7 @@ import threading
 import time
 
 import test_ctl
+import test_geo
 import test_kv
 from cairn import eq, is_envelope
 from test_events import group_commit, rw, stored_events, uniq
@@ -336,6 +337,31 @@ def test_add_event_grouped_only_where_the_server_allows(s):
     before = group_commit(s)
     add_events_at_once(s, uniq("grouped"), 64)
     eq(group_commit(s)[1] - before[1], 64, "every event through the group commit again")
+
+def test_writes_where_the_server_defaults_to_read_committed(s):
+    """A host whose MariaDB defaults to READ COMMITTED (a common DBA
+    choice) with a statement-based binary log refuses every InnoDB write
+    of a session left at that level (error 1665).  cairn's sessions set
+    REPEATABLE READ, the level its snapshots and locks are designed for,
+    so every kind of write works there, the geo worker's too."""
+    key = s.admin_key
+    try:
+        restart_database(s, "--log-bin --binlog-format=STATEMENT"
+                            " --transaction-isolation=READ-COMMITTED")
+        eq(s.scalar("SELECT @@GLOBAL.tx_isolation"), "READ-COMMITTED", "the server's default")
+        tag = uniq("rc")
+        eq(s.post("/create?tag=" + tag, key=key).status, 200, "/create")
+        eq(s.get("/update?tag=" + tag, key=key).status, 200, "/update")
+        eq(s.post("/add_event", {"tags": [tag]}, key=key).status, 201, "/add_event")
+        eq(test_kv.put_q(s, f"{tag}=1").status // 100, 2, "PUT /keys")
+        r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
+            {"timestamp": "2026-11-22 14:00:00", "body": tag}]})
+        eq(r.status, 200, f"/intake: {r.body!r}")
+        task = test_geo.submit_ok(s, {"name": tag, "status_code": 1}, ip="45.77.3.9")
+        eq(test_geo.wait_state(s, task)["state"], "done", "a geo task, resolved")
+    finally:
+        restart_database(s)
+
 
 def test_more_clients_than_workers_never_stall(s):
     workers = len(s.pool_workers())
