@@ -47,6 +47,9 @@ def is_envelope(resp):
         return False
 
 
+INNODB_TRX_POLL = 0.25  # seconds between reads of innodb_trx (Stack.innodb_trx)
+
+
 class Stack:
     def __init__(self, env_file, src):
         self.env = {}
@@ -157,6 +160,17 @@ class Stack:
         if out.returncode != 0:
             raise RuntimeError(f"mariadb failed: {out.stderr.strip()}")
         return out.stdout.strip()
+
+    def innodb_trx(self):
+        """[(trx id, thread id, state, rows locked, query)] of the InnoDB
+        transactions open on the server, the query cut to 40 characters
+        ('-' when none), read as the admin user (the view needs PROCESS).
+        The server refreshes the view only when it was last read more than
+        0.1 s before: poll it at INNODB_TRX_POLL, or see a stale one."""
+        out = self.admin_sql("SELECT trx_id, trx_mysql_thread_id, trx_state, trx_rows_locked,"
+                             " COALESCE(LEFT(trx_query, 40), '-')"
+                             " FROM information_schema.innodb_trx")
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]
 
     def mysql(self, sql):
         """Runs SQL as the cairn user; returns rows as lists of strings."""

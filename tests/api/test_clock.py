@@ -270,12 +270,6 @@ def test_job_leases_follow_the_database_clock(s):
 
 # ------------------------------------------------------- a suspended host
 
-def open_transactions(s):
-    """InnoDB transactions open on the server (as the admin user: the
-    view needs PROCESS)."""
-    return int(s.admin_sql("SELECT COUNT(*) FROM information_schema.innodb_trx"))
-
-
 def stop_outside_a_transaction(s, pid):
     """SIGSTOP pid at a moment it has no transaction open.  A worker
     stopped inside its permit transaction keeps the budget row locked
@@ -289,7 +283,7 @@ def stop_outside_a_transaction(s, pid):
         os.kill(pid, signal.SIGSTOP)
         stopped = time.monotonic()
         time.sleep(0.2)
-        if open_transactions(s) == 0:
+        if not s.innodb_trx():
             return stopped
         os.kill(pid, signal.SIGCONT)
         time.sleep(0.01)

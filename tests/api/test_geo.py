@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from cairn import eq, is_envelope, process_exited
+from cairn import INNODB_TRX_POLL, eq, is_envelope, process_exited
 
 RATE = 5          # geo.rate in the stack's configuration (the default)
 KEYS = {}
@@ -482,9 +482,7 @@ def test_submissions_never_wait_for_a_claim(s):
 
     def waiting_claim():
         """The id of the transaction waiting for a lock, if one is."""
-        return subprocess.run(admin + ["-e", "SELECT trx_id FROM information_schema.innodb_trx"
-                                       " WHERE trx_state = 'LOCK WAIT'"],
-                              capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+        return "\n".join(r[0] for r in s.innodb_trx() if r[2] == "LOCK WAIT")
     lock = subprocess.Popen(admin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         lock.stdin.write("START TRANSACTION; SELECT COUNT(*) FROM geo_cache"
@@ -493,7 +491,7 @@ def test_submissions_never_wait_for_a_claim(s):
         eq([lock.stdout.readline().strip() for _ in range(2)], ["1", "locked"], "cache row locked")
         held = submit_ok(s, {"name": "gap-held"}, ip=ip)
         worker = start_worker(s, "gap", env_extra={"CAIRN_DB_LOCK_WAIT_TIMEOUT": "60"})
-        claim = s.wait_for(waiting_claim, timeout=WAIT,
+        claim = s.wait_for(waiting_claim, timeout=WAIT, interval=INNODB_TRX_POLL,
                            what="the worker's claim waiting on the cache row")
         r = submit(s, {"name": "gap-new"})
         eq(r.status, 202, f"a submission while the claim is open: {r.body!r}")

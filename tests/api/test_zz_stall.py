@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from cairn import eq, is_envelope
+from cairn import INNODB_TRX_POLL, eq, is_envelope
 from test_geo import (end_workers, standin, standin_defaults, start_worker, stop_stack_worker,
                       stop_worker, submit_ok, wait_state)
 from test_zz_faults import hup_and_settle  # new workers connect on first use
@@ -498,19 +498,6 @@ def test_out_of_space_refuses_writes_with_503(s):
         eq(r.status // 100, 2, f"{name} once there is space: {r}")
 
 
-def innodb_trx(s):
-    """[(thread id, state, rows locked, query)] of the InnoDB transactions
-    open on the server (as the admin user: the view needs PROCESS).  The
-    server refreshes the view only when it was last read more than 0.1 s
-    before, so whoever polls it waits longer than that between reads."""
-    out = s.admin_sql("SELECT trx_mysql_thread_id, trx_state, trx_rows_locked,"
-                      " COALESCE(LEFT(trx_query, 40), '-') FROM information_schema.innodb_trx")
-    return [tuple(line.split("\t")) for line in out.splitlines() if line]
-
-
-POLL_TRX = 0.25  # seconds between reads of innodb_trx (see above)
-
-
 def test_a_stopped_worker_does_not_keep_the_geo_budget_locked(s):
     """A cairn-worker stopped (SIGSTOP, a debugger, its host suspended)
     between two statements of its permit transaction holds the row lock
@@ -537,11 +524,11 @@ def test_a_stopped_worker_does_not_keep_the_geo_budget_locked(s):
         first = submit_ok(s, {"name": "stall-permit-1", "status_code": 1}, ip=net + ".1")
 
         def permit_waiting():
-            rows = [r for r in innodb_trx(s)
-                    if r[1] == "LOCK WAIT" and r[3].startswith("UPDATE geo_budget")]
-            return rows[0][0] if rows else None
-        thread = s.wait_for(permit_waiting, timeout=30,
-                            interval=POLL_TRX, what="the worker's permit waiting for the budget row")
+            rows = [r for r in s.innodb_trx()
+                    if r[2] == "LOCK WAIT" and r[4].startswith("UPDATE geo_budget")]
+            return rows[0][1] if rows else None
+        thread = s.wait_for(permit_waiting, timeout=30, interval=INNODB_TRX_POLL,
+                            what="the worker's permit waiting for the budget row")
         os.kill(a.pid, signal.SIGSTOP)
         stopped = time.monotonic()
         lock.stdin.write("COMMIT; SELECT 'released';\n")
@@ -549,9 +536,9 @@ def test_a_stopped_worker_does_not_keep_the_geo_budget_locked(s):
         eq(lock.stdout.readline().strip(), "released", "the test's lock released")
 
         def holding():
-            return any(r[0] == thread and r[1] == "RUNNING" and int(r[2]) > 0
-                       for r in innodb_trx(s))
-        s.wait_for(holding, timeout=10, interval=POLL_TRX,
+            return any(r[1] == thread and r[2] == "RUNNING" and int(r[3]) > 0
+                       for r in s.innodb_trx())
+        s.wait_for(holding, timeout=10, interval=INNODB_TRX_POLL,
                    what="the stopped worker holding the budget row")
         b = start_worker(s, "awake")
         second = submit_ok(s, {"name": "stall-permit-2", "status_code": 2}, ip=net + ".2")
@@ -559,7 +546,7 @@ def test_a_stopped_worker_does_not_keep_the_geo_budget_locked(s):
         eq(wait_state(s, first)["state"], "done", "the stopped worker's task, taken over")
         print("# the stopped worker's transaction ended %.1f s after the stop"
               % (time.monotonic() - stopped))
-        assert not any(r[0] == thread for r in innodb_trx(s)), "its transaction was rolled back"
+        assert not any(r[1] == thread for r in s.innodb_trx()), "its transaction was rolled back"
         assert a.poll() is None, "the stopped worker is still there"
         os.kill(a.pid, signal.SIGCONT)
         log = os.path.join(s.dir, "worker-stopped-in-txn.log")
