@@ -82,13 +82,19 @@ cmd_migrate(struct db *db, int argc, char **argv)
 	return rc;
 }
 
+/* The bytes a PUT /keys statement needs beyond its value, with room to
+ * spare (measured: about 120). */
+#define KV_PACKET_ROOM 1024
+
 /* Read-only: a database without schema_migrations has every migration
- * pending.  Exit 1 while any is. */
+ * pending.  Exit 1 while any is.  Warns (on stdout; the exit status is
+ * the schema's) when the server cannot take values of kv.max_value. */
 static int
 cmd_status(struct db *db, int argc, char **argv)
 {
 	struct diag d;
 	int pending;
+	size_t packet;
 	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
 
 	if (rc != CLI_EXIT_OK)
@@ -96,6 +102,11 @@ cmd_status(struct db *db, int argc, char **argv)
 	if (db_ping(db, &d) < 0)
 		return fail(&d);
 	printf("database: reachable\n");
+	packet = db_max_packet(db);
+	if (packet > 0 && packet < (size_t)config_int("kv.max_value") + KV_PACKET_ROOM)
+		printf("warning: the server's max_allowed_packet (%zu bytes) leaves less than %d "
+		       "bytes above kv.max_value (%lld): values near it are refused (413)\n",
+		       packet, KV_PACKET_ROOM, config_int("kv.max_value"));
 	if (migrate_status(db, config_str("paths.sql"), stdout, &pending, &d) < 0)
 		return fail(&d);
 	printf("pending migrations: %d\n", pending);

@@ -69,6 +69,7 @@ struct db {
 	bool in_txn;           /* inside db_txn's fn */
 	bool consecutive_ids;  /* db_consecutive_ids(), read at each connect */
 	bool statement_binlog; /* db_statement_binlog(), likewise */
+	size_t max_packet;     /* db_max_packet(), likewise */
 	/* No connect is tried before this (timefmt_monotonic_us): see
 	 * db_connect. */
 	uint64_t connect_after_us;
@@ -128,6 +129,12 @@ db_error_out_of_space(const struct diag *d)
 }
 
 bool
+db_error_too_large(const struct diag *d)
+{
+	return d->code == DB_ER_NET_PACKET_TOO_LARGE;
+}
+
+bool
 db_error_busy(const struct diag *d)
 {
 	return d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
@@ -168,6 +175,8 @@ set_stmt_error(struct db_stmt *st, struct diag *d, const char *what)
 	snprintf(d->sqlstate, sizeof d->sqlstate, "%s", mysql_stmt_sqlstate(st->stmt));
 	if (code_unavailable(d->code))
 		st->db->lost = st->db->broken = true;
+	else if (db_error_too_large(d))
+		st->db->broken = true; /* the server closes the link after this error */
 }
 
 /* -------------------------------------------------------------- connection */
@@ -237,18 +246,21 @@ db_retries(const struct db *db)
 }
 
 /* Reads, at each connect, what the server promises about the ids of one
- * INSERT and how it logs statements (db_consecutive_ids,
- * db_statement_binlog).  A server without the variables (another engine)
- * promises nothing and is taken to log statements. */
+ * INSERT, how it logs statements and the largest statement it takes
+ * (db_consecutive_ids, db_statement_binlog, db_max_packet).  A server
+ * without the variables (another engine) promises nothing, is taken to log
+ * statements, and its statements are not measured. */
 static int
-read_insert_properties(struct db *db, struct diag *d)
+read_server_properties(struct db *db, struct diag *d)
 {
-	static const char sql[] = "SELECT @@innodb_autoinc_lock_mode, @@log_bin, @@binlog_format";
+	static const char sql[] =
+		"SELECT @@innodb_autoinc_lock_mode, @@log_bin, @@binlog_format, @@max_allowed_packet";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
 	db->consecutive_ids = false;
 	db->statement_binlog = true;
+	db->max_packet = 0;
 	if (mysql_real_query(db->conn, sql, sizeof sql - 1) != 0) {
 		if (mysql_errno(db->conn) == 1193) /* ER_UNKNOWN_SYSTEM_VARIABLE */
 			return 0;
@@ -261,10 +273,11 @@ read_insert_properties(struct db *db, struct diag *d)
 		return -1;
 	}
 	row = mysql_fetch_row(res);
-	if (row != NULL && row[0] != NULL && row[1] != NULL && row[2] != NULL) {
+	if (row != NULL && row[0] != NULL && row[1] != NULL && row[2] != NULL && row[3] != NULL) {
 		db->consecutive_ids = strtoll(row[0], NULL, 10) < 2;
 		db->statement_binlog =
 			strtoll(row[1], NULL, 10) != 0 && strcasecmp(row[2], "STATEMENT") == 0;
+		db->max_packet = (size_t)strtoull(row[3], NULL, 10);
 	}
 	mysql_free_result(res);
 	return 0;
@@ -315,7 +328,7 @@ session_setup(struct db *db, struct diag *d)
 		set_conn_error(db, d, "session setup");
 		return -1;
 	}
-	return read_insert_properties(db, d);
+	return read_server_properties(db, d);
 }
 
 int
@@ -599,11 +612,40 @@ db_bind_null(struct db_stmt *st, unsigned i)
 	st->params[i].is_null = &st->nulls[i];
 }
 
+/* st's size as db.h counts it (DB_PACKET_*): at least the bytes of the
+ * COM_STMT_EXECUTE packet that carries it, whose header, null bitmap,
+ * parameter types and length prefixes these bounds include. */
+static size_t
+execute_packet_bytes(const struct db_stmt *st)
+{
+	size_t n = DB_PACKET_BASE;
+
+	for (unsigned i = 0; i < st->nparams; i++) {
+		if (st->nulls[i])
+			n += DB_PACKET_NULL;
+		else if (st->params[i].buffer_type == MYSQL_TYPE_LONGLONG)
+			n += DB_PACKET_INT;
+		else
+			n += DB_PACKET_TEXT + st->lens[i];
+	}
+	return n;
+}
+
 int
 db_execute(struct db_stmt *st, struct diag *d)
 {
+	size_t bytes;
+
 	if (st->has_result)
 		db_release(st);
+	bytes = execute_packet_bytes(st);
+	if (st->db->max_packet > 0 && bytes > st->db->max_packet) {
+		diag_set(d, DB_ER_NET_PACKET_TOO_LARGE,
+			 "a statement of %zu bytes is over the database's max_allowed_packet"
+			 " (%zu bytes)",
+			 bytes, st->db->max_packet);
+		return -1;
+	}
 	if (st->nparams > 0 && mysql_stmt_bind_param(st->stmt, st->params) != 0) {
 		set_stmt_error(st, d, "bind");
 		return -1;
@@ -876,6 +918,12 @@ bool
 db_consecutive_ids(const struct db *db)
 {
 	return db_connected(db) && db->consecutive_ids;
+}
+
+size_t
+db_max_packet(const struct db *db)
+{
+	return db_connected(db) ? db->max_packet : 0;
 }
 
 bool

@@ -39,7 +39,8 @@ struct db_query {
 enum {
 	DB_ER_DISK_FULL = 1021,
 	DB_ER_DUP_ENTRY = 1062,
-	DB_ER_RECORD_FILE_FULL = 1114, /* InnoDB out of space: "The table is full" */
+	DB_ER_RECORD_FILE_FULL = 1114,     /* InnoDB out of space: "The table is full" */
+	DB_ER_NET_PACKET_TOO_LARGE = 1153, /* over max_allowed_packet */
 	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
 	DB_ER_LOCK_DEADLOCK = 1213,
 	DB_ER_QUERY_INTERRUPTED = 1317,         /* KILL QUERY */
@@ -136,6 +137,20 @@ bool db_consecutive_ids(const struct db *db);
  * (an INSERT ... SELECT from JSON_TABLE) must be avoided; read at each
  * connect, true when db is not connected. */
 bool db_statement_binlog(const struct db *db);
+/* The server's max_allowed_packet, read at each connect (0 when not
+ * connected): the most bytes one statement may carry, its parameters
+ * included.  db_execute counts a statement as DB_PACKET_BASE bytes plus,
+ * for each parameter, DB_PACKET_INT (an integer), DB_PACKET_NULL, or
+ * DB_PACKET_TEXT and the text's length, and refuses one counted larger
+ * (db_error_too_large) instead of sending it: the server answers such a
+ * statement by dropping the connection, which the client cannot tell from
+ * a lost link.  A caller that splits work into statements (a batch of
+ * rows) sizes them by the same count. */
+#define DB_PACKET_BASE 16
+#define DB_PACKET_INT 11
+#define DB_PACKET_NULL 3
+#define DB_PACKET_TEXT 12
+size_t db_max_packet(const struct db *db);
 /* Runs a script of several statements (migrations). */
 int db_exec_script(struct db *db, const char *sql, size_t len, struct diag *d);
 
@@ -161,5 +176,9 @@ bool db_error_read_only(const struct diag *d);
  * or the disk of its temporary files is full.  The statement was rolled
  * back; writes work again once an operator frees space. */
 bool db_error_out_of_space(const struct diag *d);
+/* The statement was larger than the server's max_allowed_packet: nothing
+ * was sent (or the server refused it whole), nothing was written, and the
+ * same request will never fit this server: answer 413. */
+bool db_error_too_large(const struct diag *d);
 
 #endif

@@ -195,7 +195,7 @@ logs_http_intake(struct ctx *c)
 	/* 5. one transaction, with the Idempotency-Key when given (a batch of
 	 * one statement needs none of its own); a connection lost before
 	 * COMMIT (the server rolled back) is the pipeline's to retry */
-	run = logs_store_insert_single(&in.batch) ? idem_run_single : idem_run;
+	run = logs_store_insert_single(c->db, &in.batch) ? idem_run_single : idem_run;
 	rc = run(c, intake_txn, &in);
 	if (rc < 0)
 		return -1;

@@ -295,16 +295,40 @@ insert_query(size_t n)
 			       "(?, ?, ?, NOW(6), ?)", n);
 }
 
-/* The next statement of a batch from row i: the index into insert_sizes
- * of the largest size that fits the rows left and the byte budget. */
+/* What one row adds to its INSERT as db_execute counts it (db.h): two
+ * integers, the timestamp and the body. */
 static size_t
-next_statement(const struct logs_batch *b, size_t i)
+row_bytes(const struct logs_record *rec)
+{
+	return 2 * DB_PACKET_INT + 2 * DB_PACKET_TEXT + TIMEFMT_SQL_LEN + rec->body_len;
+}
+
+/* The bytes of rows one statement may carry on db's connection: about
+ * LOGS_INSERT_MAX_BYTES, less where the server's max_allowed_packet is
+ * smaller; 0 when db is not connected (its server is unknown). */
+static size_t
+statement_budget(const struct db *db)
+{
+	size_t packet = db_max_packet(db);
+
+	if (!db_connected(db))
+		return 0;
+	if (packet == 0 || packet - DB_PACKET_BASE > LOGS_INSERT_MAX_BYTES)
+		return LOGS_INSERT_MAX_BYTES;
+	return packet - DB_PACKET_BASE;
+}
+
+/* The next statement of a batch from row i: the index into insert_sizes
+ * of the largest size whose rows fit the budget (one row always does:
+ * db_execute refuses it if it is too large alone). */
+static size_t
+next_statement(const struct logs_batch *b, size_t i, size_t budget)
 {
 	size_t fit = 0, bytes = 0, k = 0;
 
 	while (i + fit < b->n && fit < LOGS_INSERT_MAX_ROWS) {
-		bytes += b->records[i + fit].body_len + 64;
-		if (fit > 0 && bytes > LOGS_INSERT_MAX_BYTES)
+		bytes += row_bytes(&b->records[i + fit]);
+		if (fit > 0 && bytes > budget)
 			break;
 		fit++; /* at least one row */
 	}
@@ -314,9 +338,13 @@ next_statement(const struct logs_batch *b, size_t i)
 }
 
 bool
-logs_store_insert_single(const struct logs_batch *b)
+logs_store_insert_single(const struct db *db, const struct logs_batch *b)
 {
-	return b->n > 0 && insert_sizes[next_statement(b, 0)] == b->n;
+	size_t budget = statement_budget(db);
+
+	if (b->n <= 1)
+		return b->n == 1; /* one row is always one statement */
+	return budget > 0 && insert_sizes[next_statement(b, 0, budget)] == b->n;
 }
 
 /* A single record as gcommit carries it: this header, then the body. */
@@ -374,17 +402,20 @@ logs_store_insert(struct db *db, struct arena *a, int64_t service_id, const stru
 		  struct diag *d)
 {
 	char *ts;
-	size_t i = 0;
+	size_t i = 0, budget;
 
 	if (b->n == 1 && group_kind >= 0 &&
 	    b->records[0].body_len <= GCOMMIT_ROW_MAX - sizeof(struct grouped_record))
 		return insert_grouped(db, service_id, &b->records[0], d);
+	if (db_connect(db, d) < 0)
+		return -1;
+	budget = statement_budget(db);
 	ts = arena_alloc(a, b->n * (TIMEFMT_SQL_LEN + 1));
 
 	for (size_t r = 0; r < b->n; r++)
 		timefmt_sql(b->records[r].ts, ts + r * (TIMEFMT_SQL_LEN + 1));
 	while (i < b->n) {
-		size_t k = next_statement(b, i);
+		size_t k = next_statement(b, i, budget);
 		size_t n = insert_sizes[k];
 		struct db_stmt *st = db_prepare(db, insert_query(n), d);
 

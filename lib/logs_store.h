@@ -78,7 +78,8 @@ void logs_store_init(void);
 /* Inserts the batch for the service inside the caller's transaction (or
  * alone when logs_store_insert_single), with multi-row prepared INSERTs
  * of a few fixed sizes (at most LOGS_INSERT_MAX_ROWS rows and about
- * LOGS_INSERT_MAX_BYTES of bodies per statement); never one statement per
+ * LOGS_INSERT_MAX_BYTES of bodies per statement, or the server's
+ * max_allowed_packet where that is less); never one statement per
  * record.  A one-record batch outside a transaction is written together
  * with other workers' one-record batches when they come at once
  * (gcommit), still committed before this returns 0. */
@@ -86,9 +87,10 @@ void logs_store_init(void);
 #define LOGS_INSERT_MAX_BYTES (4u << 20)
 int logs_store_insert(struct db *db, struct arena *a, int64_t service_id,
 		      const struct logs_batch *batch, struct diag *d);
-/* The batch is one statement (the common sizes 1 and 1000 are): it may
- * be written without a transaction around it. */
-bool logs_store_insert_single(const struct logs_batch *b);
+/* The batch is one statement on db's connection (the common sizes 1 and
+ * 1000 are): it may be written without a transaction around it.  False
+ * when db is not connected: the statements depend on the server. */
+bool logs_store_insert_single(const struct db *db, const struct logs_batch *b);
 
 /* A search: the filters of GET /logs, which the compat queries reuse. */
 struct logs_filter {

@@ -288,6 +288,17 @@ reply_failure(struct ctx *c)
 {
 	bool busy = db_error_busy(&c->diag);
 
+	if (db_error_too_large(&c->diag)) {
+		/* within cairn's limits, but not the server's: the operator
+		 * raises max_allowed_packet or lowers the limit (README) */
+		log_warn("request larger than the database takes: %s", c->diag.msg);
+		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
+			reply_code_message(c, 413, "Request body too large");
+		else
+			reply_error(c, 413, "too_large",
+				    "the request is larger than the database accepts");
+		return;
+	}
 	if (busy || db_error_unavailable(&c->diag)) {
 		const char *why = busy ? "busy" : "unavailable";
 

@@ -363,6 +363,59 @@ def test_writes_where_the_server_defaults_to_read_committed(s):
         restart_database(s)
 
 
+def test_requests_over_the_servers_max_allowed_packet(s):
+    """A host's server may take smaller statements (max_allowed_packet)
+    than cairn's own limits allow, and drops the connection of a client
+    that sends a larger one.  A value within kv.max_value but over the
+    packet answers 413 (it never fits), not 503 for a lost link, and the
+    worker's connection stays up; a log batch larger than the packet is
+    split into statements that fit, all in one transaction.  cairnctl
+    status warns of the mismatch."""
+    import test_logs
+    packet = 1 << 20
+    try:
+        restart_database(s, f"--max-allowed-packet={packet}")
+        eq(s.scalar("SELECT @@GLOBAL.max_allowed_packet"), str(packet), "the server's packet")
+        r = test_ctl.ctl(s, "status")
+        eq(r.returncode, 0, f"cairnctl status: {r.stderr}")
+        assert "warning: the server's max_allowed_packet (1048576 bytes)" in r.stdout, r.stdout
+        tag = uniq("packet")
+        log_start = os.path.getsize(s.env["CAIRN_LOG"])
+        # kv.max_value is 1 MiB too: the values near it cross the packet
+        fitted, refused = [], []
+        for size in range(packet - 192, packet + 1, 8):
+            value = os.urandom(size)
+            r = test_kv.put(s, f"{tag}-{size}", value)
+            if r.status == 413:
+                test_kv.check_error(r, 413, "too_large")
+                refused.append(size)
+            else:
+                eq(r.status, 201, f"PUT of {size} bytes: {r}")
+                assert not refused, f"{size} bytes stored after {refused[0]} was refused"
+                eq(test_kv.get(s, f"{tag}-{size}", "?raw=1").body, value, f"{size} bytes back")
+                fitted.append(size)
+        assert fitted and refused, f"the packet falls inside the sweep: {fitted} {refused}"
+        print(f"# largest value stored under a {packet}-byte packet: {fitted[-1]}")
+        with open(s.env["CAIRN_LOG"], errors="replace") as f:
+            f.seek(log_start)
+            log = f.read()
+        assert "larger than the database takes" in log, "the 413 is logged for the operator"
+        assert "outcome unknown" not in log, \
+            f"no statement was sent over the packet: {log[-2000:]}"
+
+        # 40 bodies of 60000 bytes: 2.4 MB, in statements of at most 1 MiB
+        name, key = test_logs.new_service(s)
+        data = [test_logs.rec(body=f"{i:05d}" + "x" * 59995) for i in range(40)]
+        r = test_logs.intake(s, key, data)
+        eq(r.status, 200, f"/intake of 2.4 MB: {r.body[:200]!r}")
+        eq(r.json()["count"], 40, "count")
+        eq([row[2][:5] for row in test_logs.stored(s, name)], [f"{i:05d}" for i in range(40)],
+           "every record stored")
+    finally:
+        restart_database(s)
+    r = test_ctl.ctl(s, "status")
+    assert "warning" not in r.stdout, f"the default packet takes kv.max_value: {r.stdout}"
+
 def test_more_clients_than_workers_never_stall(s):
     workers = len(s.pool_workers())
     clients = 8 * workers

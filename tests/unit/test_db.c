@@ -1,6 +1,7 @@
 /* Unit tests for db.h's error classes: which server and client errors a
  * request answers 503 for (unavailable or busy), which may be retried on a
- * new connection, and which are neither (a 500, or a caller's own case). */
+ * new connection, which 413 (too large), and which are none of these (a
+ * 500, or a caller's own case). */
 #include "autoconfig.h"
 
 #include <check.h>
@@ -12,36 +13,38 @@
 
 struct error_class {
 	int code;
-	bool unavailable, reconnectable, busy, read_only, out_of_space;
+	bool unavailable, reconnectable, busy, read_only, out_of_space, too_large;
 };
 
 static const struct error_class classes[] = {
 	/* the connection, or the server's refusal of one */
-	{2002, true, true, false, false, false}, /* CR_CONNECTION_ERROR */
-	{2006, true, true, false, false, false}, /* CR_SERVER_GONE_ERROR */
-	{2013, true, true, false, false, false}, /* CR_SERVER_LOST */
-	{1040, true, true, false, false, false}, /* too many connections */
-	{1203, true, true, false, false, false}, /* max_user_connections */
-	{1226, true, true, false, false, false}, /* the account's own limits */
-	{1927, true, true, false, false, false}, /* KILL CONNECTION */
-	{4031, true, true, false, false, false}, /* dropped for inactivity */
-	{DIAG_UNAVAILABLE, true, false, false, false, false},
+	{2002, true, true, false, false, false, false}, /* CR_CONNECTION_ERROR */
+	{2006, true, true, false, false, false, false}, /* CR_SERVER_GONE_ERROR */
+	{2013, true, true, false, false, false, false}, /* CR_SERVER_LOST */
+	{1040, true, true, false, false, false, false}, /* too many connections */
+	{1203, true, true, false, false, false, false}, /* max_user_connections */
+	{1226, true, true, false, false, false, false}, /* the account's own limits */
+	{1927, true, true, false, false, false, false}, /* KILL CONNECTION */
+	{4031, true, true, false, false, false, false}, /* dropped for inactivity */
+	{DIAG_UNAVAILABLE, true, false, false, false, false, false},
 	/* a statement the server would not finish now */
-	{1205, false, false, true, false, false}, /* lock wait timeout */
-	{1213, false, false, true, false, false}, /* deadlock */
-	{1317, false, false, true, false, false}, /* KILL QUERY */
-	{1969, false, false, true, false, false}, /* max_statement_time */
-	{3024, false, false, true, false, false}, /* MySQL's max_execution_time */
-	{1290, false, false, true, true, false},  /* --read-only */
-	{1836, false, false, true, true, false},  /* MySQL read-only mode */
-	{1114, false, false, true, false, true},  /* the table is full */
-	{1021, false, false, true, false, true},  /* disk full */
-	{1878, false, false, true, false, true},  /* temporary file write failure */
+	{1205, false, false, true, false, false, false}, /* lock wait timeout */
+	{1213, false, false, true, false, false, false}, /* deadlock */
+	{1317, false, false, true, false, false, false}, /* KILL QUERY */
+	{1969, false, false, true, false, false, false}, /* max_statement_time */
+	{3024, false, false, true, false, false, false}, /* MySQL's max_execution_time */
+	{1290, false, false, true, true, false, false},  /* --read-only */
+	{1836, false, false, true, true, false, false},  /* MySQL read-only mode */
+	{1114, false, false, true, false, true, false},  /* the table is full */
+	{1021, false, false, true, false, true, false},  /* disk full */
+	{1878, false, false, true, false, true, false},  /* temporary file write failure */
+	/* over max_allowed_packet: never fits this server (413) */
+	{1153, false, false, false, false, false, true},
 	/* none of these: the caller's own case, or a bug (500) */
-	{1062, false, false, false, false, false}, /* duplicate entry */
-	{1064, false, false, false, false, false}, /* syntax error */
-	{1146, false, false, false, false, false}, /* no such table */
-	{0, false, false, false, false, false},
+	{1062, false, false, false, false, false, false}, /* duplicate entry */
+	{1064, false, false, false, false, false, false}, /* syntax error */
+	{1146, false, false, false, false, false, false}, /* no such table */
+	{0, false, false, false, false, false, false},
 };
 
 START_TEST(test_error_classes)
@@ -55,6 +58,7 @@ START_TEST(test_error_classes)
 	ck_assert_msg(db_error_busy(&d) == c->busy, "%d busy", c->code);
 	ck_assert_msg(db_error_read_only(&d) == c->read_only, "%d read-only", c->code);
 	ck_assert_msg(db_error_out_of_space(&d) == c->out_of_space, "%d out of space", c->code);
+	ck_assert_msg(db_error_too_large(&d) == c->too_large, "%d too large", c->code);
 }
 END_TEST
 
