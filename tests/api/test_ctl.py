@@ -317,7 +317,7 @@ def test_exit_codes_usage_2_runtime_1(s):
 # ----------------------------------------------------- 6. status read-only
 
 @contextlib.contextmanager
-def fresh_database(s):
+def fresh_database(s, charset="utf8mb4"):
     """A new, empty database the stack's account may use, dropped after:
     yields its name and a function that runs SQL as the admin user."""
     db = "ctl_" + uuid.uuid4().hex[:8]
@@ -326,7 +326,8 @@ def fresh_database(s):
     def sql(text):
         return subprocess.run(admin + [text], check=True, capture_output=True, text=True,
                               timeout=60).stdout
-    sql(f"CREATE DATABASE {db}; GRANT ALL ON {db}.* TO '{s.env['CAIRN_DB_USER']}'@'localhost'")
+    sql(f"CREATE DATABASE {db} CHARACTER SET {charset};"
+        f" GRANT ALL ON {db}.* TO '{s.env['CAIRN_DB_USER']}'@'localhost'")
     try:
         yield db, sql
     finally:
@@ -345,6 +346,30 @@ def test_status_creates_nothing(s):
         eq(r.returncode, 1, f"pending: {r.stdout} {r.stderr}")
         assert f"pending migrations: {migration_files(s)}" in r.stdout, r.stdout
         eq(sql(f"SHOW TABLES FROM {db}"), "", "status created nothing")
+
+
+def test_migrations_into_a_latin1_database(s):
+    """An existing host's database is often latin1 (MariaDB's built-in
+    default before 11.6).  Every text column and routine parameter the
+    migrations make carries its own character set, so none takes the
+    database's: text is utf8mb4 (content types ASCII) whatever it was
+    created with."""
+    with fresh_database(s, "latin1") as (db, sql):
+        r = ctl(s, "migrate", env={"CAIRN_DB_NAME": db})
+        eq(r.returncode, 0, f"migrate: {r.stdout} {r.stderr}")
+        columns = sql("SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME"
+                      " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s'"
+                      " AND CHARACTER_SET_NAME IS NOT NULL" % db).splitlines()[1:]
+        assert len(columns) > 10, columns
+        odd = [c for c in columns if c.split("\t")[2] != "utf8mb4"
+               and c.split("\t")[1:] != ["content_type", "ascii"]]
+        eq(odd, [], "columns in another character set")
+        params = sql("SELECT SPECIFIC_NAME, PARAMETER_NAME, CHARACTER_SET_NAME"
+                     " FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA = '%s'"
+                     " AND CHARACTER_SET_NAME IS NOT NULL" % db).splitlines()[1:]
+        assert params, "the procedures take text"
+        eq([p for p in params if not p.endswith("\tutf8mb4")], [],
+           "parameters in another character set")
 
 
 def test_concurrent_migrates_take_turns(s):
