@@ -304,6 +304,11 @@ idle_transaction_clause(struct db *db, char *buf, size_t size)
 
 #define ISOLATION_SQL "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
 
+/* autocommit is set because a host may turn it off for everyone (a
+ * global autocommit = 0, or an init_connect that sets it): then every
+ * write cairn sends as one statement would be answered and never
+ * committed, lost with the connection, and every read would see the
+ * snapshot of the session's first. */
 static int
 session_setup(struct db *db, struct diag *d)
 {
@@ -311,7 +316,7 @@ session_setup(struct db *db, struct diag *d)
 
 	idle_transaction_clause(db, idle, sizeof idle);
 	snprintf(sql, sizeof sql,
-		 "SET time_zone = '+00:00', "
+		 "SET autocommit = 1, time_zone = '+00:00', "
 		 "sql_mode = 'STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_DATE,"
 		 "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
 		 "innodb_lock_wait_timeout = %lld%s",

@@ -344,21 +344,51 @@ def test_writes_where_the_server_defaults_to_read_committed(s):
     of a session left at that level (error 1665).  cairn's sessions set
     REPEATABLE READ, the level its snapshots and locks are designed for,
     so every kind of write works there, the geo worker's too."""
-    key = s.admin_key
     try:
         restart_database(s, "--log-bin --binlog-format=STATEMENT"
                             " --transaction-isolation=READ-COMMITTED")
         eq(s.scalar("SELECT @@GLOBAL.tx_isolation"), "READ-COMMITTED", "the server's default")
-        tag = uniq("rc")
-        eq(s.post("/create?tag=" + tag, key=key).status, 200, "/create")
-        eq(s.get("/update?tag=" + tag, key=key).status, 200, "/update")
-        eq(s.post("/add_event", {"tags": [tag]}, key=key).status, 201, "/add_event")
-        eq(test_kv.put_q(s, f"{tag}=1").status // 100, 2, "PUT /keys")
+        write_each_kind(s, uniq("rc"))
+    finally:
+        restart_database(s)
+
+
+def write_each_kind(s, tag):
+    """One write of each kind, each answered 2xx: a tag created and
+    counted, an event, a small (grouped) and a large value, a log record
+    alone and a batch of three, and a geo task resolved by the worker."""
+    key = s.admin_key
+    eq(s.post("/create?tag=" + tag, key=key).status, 200, "/create")
+    eq(s.get("/update?tag=" + tag, key=key).status, 200, "/update")
+    eq(s.post("/add_event", {"tags": [tag]}, key=key).status, 201, "/add_event")
+    eq(test_kv.put_q(s, f"{tag}=1").status // 100, 2, "PUT /keys, small")
+    eq(test_kv.put(s, tag + "-large", b"v" * 10000).status // 100, 2, "PUT /keys, large")
+    for n in (1, 3):
         r = s.post("/intake", {"key": s.env["CAIRN_SERVICE_KEY"], "data": [
-            {"timestamp": "2026-11-22 14:00:00", "body": tag}]})
-        eq(r.status, 200, f"/intake: {r.body!r}")
-        task = test_geo.submit_ok(s, {"name": tag, "status_code": 1}, ip="45.77.3.9")
-        eq(test_geo.wait_state(s, task)["state"], "done", "a geo task, resolved")
+            {"timestamp": "2026-11-22 14:00:00", "body": tag}] * n})
+        eq(r.status, 200, f"/intake of {n}: {r.body!r}")
+    task = test_geo.submit_ok(s, {"name": tag, "status_code": 1}, ip="45.77.3.9")
+    eq(test_geo.wait_state(s, task)["state"], "done", "a geo task, resolved")
+
+
+def test_writes_commit_where_the_server_defaults_to_autocommit_off(s):
+    """A host may turn autocommit off for every session (a global
+    autocommit = 0, or an init_connect that sets it).  cairn's sessions
+    turn it on: every acknowledged write is committed, and is still there
+    after the server restarts."""
+    tag = uniq("ac")
+    try:
+        restart_database(s, "--autocommit=0")
+        eq(s.scalar("SELECT @@GLOBAL.autocommit"), "0", "the server's default")
+        write_each_kind(s, tag)
+        restart_database(s, "--autocommit=0")
+        eq(s.scalar(f"SELECT count FROM tags WHERE name = '{tag}'"), "1", "the tag, counted")
+        eq(s.scalar(f"SELECT COUNT(*) FROM event_tags WHERE tag = '{tag}'"), "1", "the event")
+        eq(s.scalar(f"SELECT COUNT(*) FROM kv_keys WHERE k IN ('{tag}', '{tag}-large')"), "2",
+           "the values")
+        eq(s.scalar(f"SELECT COUNT(*) FROM log_records WHERE body = '{tag}'"), "4", "the records")
+        eq(s.scalar(f"SELECT COUNT(*) FROM geo_tasks WHERE name = '{tag}'"
+                    " AND country_code IS NOT NULL"), "1", "the geo event, enriched")
     finally:
         restart_database(s)
 
