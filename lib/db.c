@@ -304,11 +304,15 @@ idle_transaction_clause(struct db *db, char *buf, size_t size)
 
 #define ISOLATION_SQL "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
 
-/* autocommit is set because a host may turn it off for everyone (a
- * global autocommit = 0, or an init_connect that sets it): then every
- * write cairn sends as one statement would be answered and never
- * committed, lost with the connection, and every read would see the
- * snapshot of the session's first. */
+/* Every setting cairn relies on is set here, whatever the server's
+ * defaults and whatever a host's init_connect (which runs first) set.
+ * The character set is the one the handshake asked for, set again: an
+ * init_connect's 'SET NAMES utf8' made the server refuse every emoji,
+ * and 'SET NAMES latin1' stored text double-encoded.  autocommit, which a
+ * host may turn off for everyone: then every write cairn sends as one
+ * statement would be answered and never committed, lost with the
+ * connection, and every read would see the snapshot of the session's
+ * first. */
 static int
 session_setup(struct db *db, struct diag *d)
 {
@@ -316,7 +320,7 @@ session_setup(struct db *db, struct diag *d)
 
 	idle_transaction_clause(db, idle, sizeof idle);
 	snprintf(sql, sizeof sql,
-		 "SET autocommit = 1, time_zone = '+00:00', "
+		 "SET NAMES utf8mb4, autocommit = 1, time_zone = '+00:00', "
 		 "sql_mode = 'STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_DATE,"
 		 "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
 		 "innodb_lock_wait_timeout = %lld%s",

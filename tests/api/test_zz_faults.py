@@ -393,6 +393,33 @@ def test_writes_commit_where_the_server_defaults_to_autocommit_off(s):
         restart_database(s)
 
 
+def test_text_where_init_connect_sets_another_character_set(s):
+    """A host's init_connect runs first on each of cairn's connections;
+    one that sets another character set ('SET NAMES utf8', three-byte, or
+    latin1) made the server refuse every emoji in a text column (1366, a
+    500) or store each non-ASCII character double-encoded.  cairn's
+    sessions set utf8mb4 after it: text is stored as the bytes sent."""
+    import test_logs
+    try:
+        for names in ("utf8", "latin1"):
+            s.admin_sql(f"SET GLOBAL init_connect = 'SET NAMES {names}'")
+            hup_and_settle(s)
+            text = f"{uniq(names)} caf\u00e9 \U0001F600"
+            name, key = test_logs.new_service(s)
+            r = test_logs.intake(s, key, [test_logs.rec(body=text)])
+            eq(r.status, 200, f"/intake under SET NAMES {names}: {r.body!r}")
+            eq(s.scalar(f"SELECT HEX(r.body) FROM log_records r JOIN log_services v"
+                        f" ON v.id = r.service_id WHERE v.name = '{name}'"),
+               text.encode().hex().upper(), f"the record's bytes under SET NAMES {names}")
+            task = test_geo.submit_ok(s, {"name": text, "status_code": 1})
+            eq(s.scalar("SELECT HEX(name) FROM geo_tasks"
+                        f" WHERE task_id = UNHEX(REPLACE('{task}', '-', ''))"),
+               text.encode().hex().upper(), f"the geo event's name under SET NAMES {names}")
+    finally:
+        s.admin_sql("SET GLOBAL init_connect = ''")
+        hup_and_settle(s)
+
+
 def test_requests_over_the_servers_max_allowed_packet(s):
     """A host's server may take smaller statements (max_allowed_packet)
     than cairn's own limits allow, and drops the connection of a client
