@@ -118,7 +118,8 @@ db_error_read_only(const struct diag *d)
 {
 	/* 1290 is any option that prevents a statement; of those, only
 	 * read_only can stop what cairn runs (it writes no files) */
-	return d->code == DB_ER_OPTION_PREVENTS_STATEMENT || d->code == DB_ER_READ_ONLY_MODE;
+	return d->code == DB_ER_OPTION_PREVENTS_STATEMENT || d->code == DB_ER_READ_ONLY_MODE ||
+	       d->code == DB_ER_READ_ONLY_TRANSACTION;
 }
 
 bool
@@ -305,22 +306,29 @@ idle_transaction_clause(struct db *db, char *buf, size_t size)
 #define ISOLATION_SQL "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"
 
 /* Every setting cairn relies on is set here, whatever the server's
- * defaults and whatever a host's init_connect (which runs first) set.
- * The character set is the one the handshake asked for, set again: an
- * init_connect's 'SET NAMES utf8' made the server refuse every emoji,
- * and 'SET NAMES latin1' stored text double-encoded.  autocommit, which a
- * host may turn off for everyone: then every write cairn sends as one
- * statement would be answered and never committed, lost with the
- * connection, and every read would see the snapshot of the session's
- * first. */
+ * defaults and whatever a host's init_connect (which runs first) set:
+ * - the character set the handshake asked for, again: an init_connect's
+ *   'SET NAMES utf8' made the server refuse every emoji, and 'SET NAMES
+ *   latin1' stored text double-encoded;
+ * - autocommit on and a COMMIT that chains nothing: otherwise every
+ *   write cairn sends as one statement (or after a COMMIT) would be
+ *   answered and never committed, lost with the connection;
+ * - no sql_select_limit, which silently cut every listing short;
+ * - sql_safe_updates off: cairn's UPDATEs and DELETEs are bounded by
+ *   LIMIT rather than a key (with safe updates the geo worker could claim
+ *   no task);
+ * - UTC, a strict sql_mode, and the lock wait and idle transaction limits
+ *   of the configuration. */
 static int
 session_setup(struct db *db, struct diag *d)
 {
-	char sql[512], idle[64];
+	char sql[1024], idle[64];
 
 	idle_transaction_clause(db, idle, sizeof idle);
 	snprintf(sql, sizeof sql,
-		 "SET NAMES utf8mb4, autocommit = 1, time_zone = '+00:00', "
+		 "SET NAMES utf8mb4, autocommit = 1, completion_type = 'NO_CHAIN', "
+		 "sql_select_limit = 18446744073709551615, sql_safe_updates = 0, "
+		 "time_zone = '+00:00', "
 		 "sql_mode = 'STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_DATE,"
 		 "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
 		 "innodb_lock_wait_timeout = %lld%s",

@@ -45,6 +45,7 @@ enum {
 	DB_ER_LOCK_DEADLOCK = 1213,
 	DB_ER_QUERY_INTERRUPTED = 1317,         /* KILL QUERY */
 	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
+	DB_ER_READ_ONLY_TRANSACTION = 1792,     /* transaction_read_only */
 	DB_ER_READ_ONLY_MODE = 1836,
 	DB_ER_TEMP_FILE_WRITE_FAILURE = 1878,
 	DB_ER_STATEMENT_TIMEOUT = 1969, /* MariaDB's max_statement_time */
@@ -168,8 +169,9 @@ bool db_error_reconnectable(const struct diag *d);
  * a chunked purge's earlier chunks, stay), the connection is fine, and the
  * client may retry later (503). */
 bool db_error_busy(const struct diag *d);
-/* The server is read-only (read_only, super_read_only, or a MySQL in
- * read-only mode) and refused a write; the user cairn connects as must
+/* The server is read-only (read_only, super_read_only, a MySQL in
+ * read-only mode, or transactions read-only by default) and refused a
+ * write; the user cairn connects as must
  * have neither SUPER nor READ ONLY ADMIN, so this is what it sees. */
 bool db_error_read_only(const struct diag *d);
 /* The server has no space left for a write: its disk, its tablespace,

@@ -393,6 +393,47 @@ def test_writes_commit_where_the_server_defaults_to_autocommit_off(s):
         restart_database(s)
 
 
+def test_a_hosts_session_defaults_change_no_answer(s):
+    """A host's global settings are every new session's defaults, cairn's
+    included.  cairn sets what it relies on for its own sessions, so none
+    changes an answer: sql_select_limit cut every listing short without a
+    word; sql_safe_updates stopped the geo worker (its claim is bounded
+    by LIMIT, not a key); and completion_type CHAIN left every write
+    after a COMMIT uncommitted.  (max_join_size is set too, and binds
+    none of cairn's queries here.)
+    Every write is still there after the server restarts."""
+    import test_logs
+    tag = uniq("defaults")
+    try:
+        s.admin_sql("SET GLOBAL sql_select_limit = 3, sql_safe_updates = 1,"
+                    " max_join_size = 1000, completion_type = 'CHAIN'")
+        hup_and_settle(s)
+        s.stack("worker-restart")
+        write_each_kind(s, tag)
+        for i in range(5):
+            eq(test_kv.put_q(s, f"{tag}-{i}=v").status // 100, 2, f"PUT {i}")
+        items, _ = test_kv.list_all(s, f"filter={tag}-$")
+        eq(test_kv.keys_of(items), [f"{tag}-{i}" for i in range(5)], "every key listed")
+        name, key = test_logs.new_service(s)
+        eq(test_logs.intake(s, key, [test_logs.rec(body=f"r{i}") for i in range(5)]).status,
+           200, "/intake")
+        r = s.get(f"/query/service/{name}", key=test_logs.reader(s))
+        eq([d["body"] for d in r.json()["data"]], [f"r{i}" for i in range(5)],
+           "every record queried")
+        restart_database(s)
+        eq(s.scalar(f"SELECT count FROM tags WHERE name = '{tag}'"), "1", "the tag, counted")
+        eq(s.scalar(f"SELECT COUNT(*) FROM kv_keys WHERE k LIKE '{tag}%'"), "7", "the values")
+        eq(s.scalar(f"SELECT COUNT(*) FROM log_records WHERE body = '{tag}'"), "4", "the records")
+        # transactions read-only by default: the server is read-only
+        restart_database(s, "--transaction-read-only")
+        r = test_kv.put_q(s, f"{tag}=2")
+        test_kv.check_error(r, 503, "unavailable")
+        assert "read-only" in r.json()["error"]["message"], r
+        eq(test_kv.get(s, tag).status, 200, "reads go on")
+    finally:
+        restart_database(s)  # the globals back to the defaults
+
+
 def test_text_where_init_connect_sets_another_character_set(s):
     """A host's init_connect runs first on each of cairn's connections;
     one that sets another character set ('SET NAMES utf8', three-byte, or
