@@ -790,12 +790,18 @@ def test_methods(s):
 
 
 def test_admin_view(s):
+    """admin_events shows every tag whatever the reading session's
+    group_concat_max_len (1,024 bytes by default on MySQL)."""
     t = uniq()
-    i = add_ok(s, [t, "b, c"], 1650108997.592079)
-    rows = s.mysql(f"SELECT id, start_epoch, stop_epoch, start_utc, open, tags FROM admin_events "
+    long_tag = "\u00e9" * 191
+    i = add_ok(s, [t, "b, c", long_tag], 1650108997.592079)
+    rows = s.mysql("SET SESSION group_concat_max_len = 4;"
+                   f" SELECT id, start_epoch, stop_epoch, start_utc, open, tags FROM admin_events "
                    f"WHERE id = {i}")
     eq(rows, [[i, "1650108997.592079", "NULL", "2022-04-16 11:36:37.592079", "1",
-               f"{t}, b, c"]], "admin_events")
+               f"{t}, b, c, {long_tag}"]], "admin_events")
+    j = add_ok(s, [], 1650108998)
+    eq(s.mysql(f"SELECT tags FROM admin_events WHERE id = {j}"), [["NULL"]], "no tags")
     rows = s.mysql(f"SELECT tag, events FROM admin_event_tags WHERE tag = '{t}'")
     eq(rows, [[t, "1"]], "admin_event_tags")
 
