@@ -171,8 +171,8 @@ bool db_error_reconnectable(const struct diag *d);
 bool db_error_busy(const struct diag *d);
 /* The server is read-only (read_only, super_read_only, a MySQL in
  * read-only mode, or transactions read-only by default) and refused a
- * write; the user cairn connects as must
- * have neither SUPER nor READ ONLY ADMIN, so this is what it sees. */
+ * write; the user cairn connects as must have neither SUPER nor READ ONLY
+ * ADMIN, so this is what it sees. */
 bool db_error_read_only(const struct diag *d);
 /* The server has no space left for a write: its disk, its tablespace,
  * or the disk of its temporary files is full.  The statement was rolled

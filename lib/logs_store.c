@@ -309,10 +309,11 @@ row_bytes(const struct logs_record *rec)
 static size_t
 statement_budget(const struct db *db)
 {
-	size_t packet = db_max_packet(db);
+	size_t packet;
 
 	if (!db_connected(db))
 		return 0;
+	packet = db_max_packet(db);
 	if (packet == 0 || packet - DB_PACKET_BASE > LOGS_INSERT_MAX_BYTES)
 		return LOGS_INSERT_MAX_BYTES;
 	return packet - DB_PACKET_BASE;
