@@ -314,9 +314,11 @@ idle_transaction_clause(struct db *db, char *buf, size_t size)
  *   write cairn sends as one statement (or after a COMMIT) would be
  *   answered and never committed, lost with the connection;
  * - no sql_select_limit, which silently cut every listing short;
- * - sql_safe_updates off: cairn's UPDATEs and DELETEs are bounded by
- *   LIMIT rather than a key (with safe updates the geo worker could claim
- *   no task);
+ * - sql_safe_updates off and big selects allowed: cairn's UPDATEs and
+ *   DELETEs are bounded by LIMIT rather than a key (with safe updates the
+ *   geo worker could claim no task), its selects by LIMIT or by design,
+ *   and a host's max_join_size made a timeline page of a common tag, or
+ *   the tag counts, a 500;
  * - UTC, a strict sql_mode, and the lock wait and idle transaction limits
  *   of the configuration. */
 static int
@@ -328,7 +330,7 @@ session_setup(struct db *db, struct diag *d)
 	snprintf(sql, sizeof sql,
 		 "SET NAMES utf8mb4, autocommit = 1, completion_type = 'NO_CHAIN', "
 		 "sql_select_limit = 18446744073709551615, sql_safe_updates = 0, "
-		 "time_zone = '+00:00', "
+		 "sql_big_selects = 1, time_zone = '+00:00', "
 		 "sql_mode = 'STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_DATE,"
 		 "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
 		 "innodb_lock_wait_timeout = %lld%s",

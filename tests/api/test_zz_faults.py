@@ -398,12 +398,18 @@ def test_a_hosts_session_defaults_change_no_answer(s):
     included.  cairn sets what it relies on for its own sessions, so none
     changes an answer: sql_select_limit cut every listing short without a
     word; sql_safe_updates stopped the geo worker (its claim is bounded
-    by LIMIT, not a key); and completion_type CHAIN left every write
-    after a COMMIT uncommitted.  (max_join_size is set too, and binds
-    none of cairn's queries here.)
+    by LIMIT, not a key); max_join_size made a timeline page of a tag on
+    more events than that, and the tag counts, a 500; and
+    completion_type CHAIN left every write after a COMMIT uncommitted.
     Every write is still there after the server restarts."""
     import test_logs
     tag = uniq("defaults")
+    # 1,500 events with one tag, written before max_join_size binds
+    first = int(s.scalar("SELECT COALESCE(MAX(id), 0) FROM events")) + 1_000_000
+    s.mysql("INSERT INTO events (id, start_us, stop_us, tags, created_at)"
+            f" SELECT {first} + seq, seq * 1000001, NULL, '{tag}', NOW(6) FROM seq_1_to_1500;"
+            "INSERT INTO event_tags (event_id, tag, pos)"
+            f" SELECT {first} + seq, '{tag}', 0 FROM seq_1_to_1500")
     try:
         s.admin_sql("SET GLOBAL sql_select_limit = 3, sql_safe_updates = 1,"
                     " max_join_size = 1000, completion_type = 'CHAIN'")
@@ -420,6 +426,12 @@ def test_a_hosts_session_defaults_change_no_answer(s):
         r = s.get(f"/query/service/{name}", key=test_logs.reader(s))
         eq([d["body"] for d in r.json()["data"]], [f"r{i}" for i in range(5)],
            "every record queried")
+        r = s.get(f"/list_events?tag={tag}", key=s.admin_key)
+        eq(r.status, 200, f"a page of the tag's 1,501 events: {r}")
+        eq(len(r.json()["array_events"]), 1000, "a full page")
+        r = s.get("/events/tags?limit=10000", key=s.admin_key)
+        eq(r.status, 200, f"the tag counts: {r}")
+        eq({x["tag"]: x["count"] for x in r.json()["tags"]}.get(tag), 1501, "the tag's count")
         restart_database(s)
         eq(s.scalar(f"SELECT count FROM tags WHERE name = '{tag}'"), "1", "the tag, counted")
         eq(s.scalar(f"SELECT COUNT(*) FROM kv_keys WHERE k LIKE '{tag}%'"), "7", "the values")
