@@ -35,6 +35,10 @@ static const struct config_key config_keys[] = {
 	{"db.user", CONFIG_STR, "cairn", 0, 0, "database user"},
 	{"db.password", CONFIG_STR, "", 0, 0, "database password (never logged)"},
 	{"db.name", CONFIG_STR, "cairn", 0, 0, "database (schema) name"},
+	{"db.tls", CONFIG_STR, "off", 0, 0,
+	 "TLS to the database over TCP: off; on (encrypted, the server's certificate not checked); verify (encrypted, the certificate checked against db.tls_ca and db.host)"},
+	{"db.tls_ca", CONFIG_STR, "", 0, 0,
+	 "CA certificates (PEM file) that db.tls = verify trusts; empty = the system's"},
 	{"db.connect_timeout", CONFIG_INT, "3", 1, 3600, "seconds to wait for a connection"},
 	{"db.read_timeout", CONFIG_INT, "10", 1, 3600, "seconds to wait for a result"},
 	{"db.write_timeout", CONFIG_INT, "10", 1, 3600,
@@ -146,6 +150,7 @@ static const struct {
 	const char *name, *words;
 } config_choices[] = {
 	{"log.level", "error warn info debug"},
+	{"db.tls", "off on verify"},
 };
 
 /* Whether value is one of the space-separated words. */

@@ -350,6 +350,23 @@ session_setup(struct db *db, struct diag *d)
 	return read_server_properties(db, d);
 }
 
+/* db.tls on a TCP connection (a unix socket never leaves the host): "on"
+ * refuses a server that will not encrypt; "verify" also refuses one whose
+ * certificate is not signed by db.tls_ca (or the system's CAs) for
+ * db.host.  Both options are set either way, since Connector/C's default
+ * for verification differs between versions. */
+static void
+set_tls_options(MYSQL *conn)
+{
+	const char *mode = config_str("db.tls"), *ca = config_str("db.tls_ca");
+	my_bool enforce = strcmp(mode, "off") != 0, verify = strcmp(mode, "verify") == 0;
+
+	mysql_options(conn, MYSQL_OPT_SSL_ENFORCE, &enforce);
+	mysql_options(conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+	if (verify && ca[0])
+		mysql_options(conn, MYSQL_OPT_SSL_CA, ca);
+}
+
 int
 db_connect(struct db *db, struct diag *d)
 {
@@ -383,6 +400,8 @@ db_connect(struct db *db, struct diag *d)
 	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &t);
 	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (!sock[0])
+		set_tls_options(db->conn);
 	if (mysql_real_connect(db->conn, sock[0] ? NULL : config_str("db.host"),
 			       config_str("db.user"), config_str("db.password"),
 			       config_str("db.name"), (unsigned)config_int("db.port"),

@@ -526,6 +526,67 @@ def test_requests_over_the_servers_max_allowed_packet(s):
     r = test_ctl.ctl(s, "status")
     assert "warning" not in r.stdout, f"the default packet takes kv.max_value: {r.stdout}"
 
+def make_certificates(d):
+    """In d: ca.pem, a test CA; server.pem and server.key, a certificate
+    it signed for 127.0.0.1; other.pem, a CA that signed nothing."""
+    os.makedirs(d, exist_ok=True)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=60)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.pem", "-days", "2", "-subj", "/CN=cairn test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(d, "san"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out",
+            "other.pem", "-days", "2", "-subj", "/CN=another CA")
+
+
+def test_tls_to_the_database(s):
+    """db.tls over TCP to a server that takes only secure connections:
+    verify (against db.tls_ca) and on connect; off, or verify against a
+    CA that did not sign the server's certificate, is refused, and the
+    pool answers 503 with the server's or TLS's reason in its log."""
+    d = os.path.join(s.dir, "tls")
+    make_certificates(d)
+    conf = s.env["CAIRN_CONF"]
+    with open(conf) as f:
+        original = f.read()
+    tcp = f"\ndb.socket =\ndb.host = 127.0.0.1\ndb.port = {s.env['CAIRN_DB_PORT']}\n"
+
+    def pool_with(settings):
+        with open(conf, "w") as f:
+            f.write(original + tcp + settings)
+        hup_and_settle(s)
+        return os.path.getsize(s.env["CAIRN_LOG"])
+
+    tag = uniq("tls")
+    try:
+        restart_database(s, f"--ssl-ca={d}/ca.pem --ssl-cert={d}/server.pem"
+                            f" --ssl-key={d}/server.key --require-secure-transport=ON")
+        for settings in (f"db.tls = verify\ndb.tls_ca = {d}/ca.pem\n", "db.tls = on\n"):
+            pool_with(settings)
+            eq(test_kv.put_q(s, f"{tag}=1").status // 100, 2, f"a write with {settings!r}")
+            eq(test_kv.get(s, tag).status, 200, f"a read with {settings!r}")
+        for settings, reason in (("", "Access denied"),
+                                 (f"db.tls = verify\ndb.tls_ca = {d}/other.pem\n", "TLS")):
+            start = pool_with(settings)
+            r = test_kv.get(s, tag)
+            test_kv.check_error(r, 503, "unavailable")
+            with open(s.env["CAIRN_LOG"], errors="replace") as f:
+                f.seek(start)
+                log = f.read()
+            assert reason in log, f"{settings!r}: the reason logged: {log[-1500:]}"
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        hup_and_settle(s)
+        restart_database(s)
+
+
 def test_more_clients_than_workers_never_stall(s):
     workers = len(s.pool_workers())
     clients = 8 * workers

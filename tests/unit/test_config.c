@@ -296,6 +296,13 @@ static const struct value_case value_cases[] = {
 	{"log.level", "INFO", 0},
 	{"log.level", "info debug", 0},
 	{"log.level", "", 0},
+	{"db.tls", "off", 1},
+	{"db.tls", "on", 1},
+	{"db.tls", "verify", 1},
+	{"db.tls", "yes", 0},
+	{"db.tls", "", 0},
+	{"db.tls_ca", "", 1},
+	{"db.tls_ca", "/etc/ssl/certs/ca-certificates.crt", 1},
 };
 
 START_TEST(test_values_parse_text)
