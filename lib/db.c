@@ -140,7 +140,8 @@ db_error_busy(const struct diag *d)
 {
 	return d->code == DB_ER_LOCK_DEADLOCK || d->code == DB_ER_LOCK_WAIT_TIMEOUT ||
 	       d->code == DB_ER_QUERY_INTERRUPTED || d->code == DB_ER_STATEMENT_TIMEOUT ||
-	       d->code == DB_ER_QUERY_TIMEOUT || db_error_read_only(d) || db_error_out_of_space(d);
+	       d->code == DB_ER_QUERY_TIMEOUT || d->code == DB_ER_TOO_MANY_PREPARED ||
+	       db_error_read_only(d) || db_error_out_of_space(d);
 }
 
 /* Whether what failed with d on its attempt'th try (from 0) runs again. */

@@ -44,6 +44,7 @@ enum {
 	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
 	DB_ER_LOCK_DEADLOCK = 1213,
 	DB_ER_QUERY_INTERRUPTED = 1317,         /* KILL QUERY */
+	DB_ER_TOO_MANY_PREPARED = 1461,         /* max_prepared_stmt_count */
 	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
 	DB_ER_READ_ONLY_TRANSACTION = 1792,     /* transaction_read_only */
 	DB_ER_READ_ONLY_MODE = 1836,
@@ -162,7 +163,9 @@ bool db_error_unavailable(const struct diag *d);
 bool db_error_reconnectable(const struct diag *d);
 /* The error is a deadlock or lock wait timeout that outlasted the retries,
  * a statement the server stopped (KILL QUERY, or longer than its
- * max_statement_time), a write it refuses while it is read-only
+ * max_statement_time) or could not prepare (every one its
+ * max_prepared_stmt_count allows, shared by every application, is
+ * taken), a write it refuses while it is read-only
  * (db_error_read_only), or one it could not store for want of space
  * (db_error_out_of_space):
  * the unit that failed was rolled back (units committed before it, such as

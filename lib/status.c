@@ -68,9 +68,12 @@ status_readyz(struct ctx *c)
 
 	if (db_ping(c->db, &c->diag) < 0)
 		return not_ready(c, "database unreachable");
-	if (migrate_applied(c->db, &applied, &c->diag) < 0)
-		return not_ready(c, db_error_unavailable(&c->diag) ? "database unreachable"
-								   : "schema not migrated");
+	if (migrate_applied(c->db, &applied, &c->diag) < 0) {
+		if (db_error_unavailable(&c->diag))
+			return not_ready(c, "database unreachable");
+		return not_ready(c,
+				 db_error_busy(&c->diag) ? "database busy" : "schema not migrated");
+	}
 	if (latest_version < 0)
 		return not_ready(c, "migrations directory unreadable");
 	if (applied < latest_version) {

@@ -294,6 +294,22 @@ def test_user_connection_limit_gives_503_then_recovers(s):
     assert_requests_served(s, "stall-limit")
 
 
+def test_no_prepared_statement_left_gives_503_then_recovers(s):
+    """The server's max_prepared_stmt_count is shared by every application
+    on it; while they hold every statement it allows, cairn cannot prepare
+    one (1461): each request answers 503 "busy" with Retry-After, not a
+    500, /readyz says so rather than "schema not migrated", and requests
+    succeed once statements are free again."""
+    try:
+        s.admin_sql("SET GLOBAL max_prepared_stmt_count = 0")
+        hup_and_settle(s)
+        assert_requests_refused(s, "stall-stmts", "the database is busy; retry later")
+        eq(s.get("/readyz").json()["reason"], "database busy", "readyz says why")
+    finally:
+        s.admin_sql("SET GLOBAL max_prepared_stmt_count = DEFAULT")
+    assert_requests_served(s, "stall-stmts")
+
+
 def test_refused_login_gives_503_then_recovers(s):
     """The database refuses cairn's login (its password changed under it,
     the account dropped or locked, the host blocked after too many

@@ -31,6 +31,7 @@ static const struct error_class classes[] = {
 	{1205, false, false, true, false, false, false}, /* lock wait timeout */
 	{1213, false, false, true, false, false, false}, /* deadlock */
 	{1317, false, false, true, false, false, false}, /* KILL QUERY */
+	{1461, false, false, true, false, false, false}, /* max_prepared_stmt_count */
 	{1969, false, false, true, false, false, false}, /* max_statement_time */
 	{3024, false, false, true, false, false, false}, /* MySQL's max_execution_time */
 	{1290, false, false, true, true, false, false},  /* --read-only */
