@@ -594,7 +594,10 @@ db_prepare(struct db *db, struct db_query *q, struct diag *d)
 	}
 	if (mysql_stmt_prepare(st->stmt, q->sql, strlen(q->sql)) != 0) {
 		set_stmt_error(st, d, "prepare");
-		log_error("prepare failed (%d): %s", d->code, d->msg);
+		/* the server's state is the caller's to report; anything
+		 * else (a statement the schema does not match) is a bug */
+		if (!db_error_unavailable(d) && !db_error_busy(d))
+			log_error("prepare failed (%d): %s", d->code, d->msg);
 		stmt_free(st); /* not in the cache yet */
 		return NULL;
 	}

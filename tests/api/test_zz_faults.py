@@ -587,6 +587,54 @@ def test_tls_to_the_database(s):
         restart_database(s)
 
 
+def test_a_least_privileged_account_runs_everything(s):
+    """A host's DBA may give the account cairn runs as only SELECT,
+    INSERT, UPDATE, DELETE and EXECUTE on its database, migrations being
+    run by another.  Every kind of write, service and key creation (the
+    procedures), the listings, the geo worker, every background job and
+    cairnctl's commands work with that; cairnctl migrate says what it
+    lacks."""
+    import test_logs
+    conf = s.env["CAIRN_CONF"]
+    with open(conf) as f:
+        original = f.read()
+    s.admin_sql("CREATE USER cairn_least@localhost IDENTIFIED BY 'least-pw';"
+                " GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE"
+                f" ON {s.env['CAIRN_DB_NAME']}.* TO cairn_least@localhost")
+    try:
+        with open(conf, "a") as f:
+            f.write("\ndb.user = cairn_least\ndb.password = least-pw\n")
+        hup_and_settle(s)
+        s.stack("worker-restart")
+        tag = uniq("least")
+        write_each_kind(s, tag)
+        items, _ = test_kv.list_all(s, f"filter={tag}*")
+        eq(len(items), 2, "the values listed")
+        name, _ = test_logs.new_service(s)
+        eq(s.get(f"/query/service/{name}", key=test_logs.reader(s)).status, 200, "a query")
+        r = test_ctl.ctl(s, "job", "list")
+        eq(r.returncode, 0, r.stderr)
+        jobs = [line.split("\t")[0] for line in r.stdout.splitlines()[1:]]
+        assert len(jobs) >= 7, r.stdout
+        r = test_ctl.ctl(s, "job", "run", *jobs)
+        eq(r.returncode, 0, f"every job: {r.stdout} {r.stderr}")
+        for job in jobs:
+            assert f"job {job}: done" in r.stdout, f"{job}: {r.stdout}"
+        for args in (["service", "list"], ["key", "list"], ["kv", "stats"], ["geo", "requeue"],
+                     ["tags", "purge"], ["purge", name, "2020-01-01"], ["status"]):
+            r = test_ctl.ctl(s, *args)
+            eq(r.returncode, 0, f"cairnctl {' '.join(args)}: {r.stderr}")
+        r = test_ctl.ctl(s, "migrate")
+        eq(r.returncode, 1, "migrate needs more")
+        assert "denied" in r.stderr, r.stderr
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        hup_and_settle(s)
+        s.stack("worker-restart")
+        s.admin_sql("DROP USER cairn_least@localhost")
+
+
 def test_more_clients_than_workers_never_stall(s):
     workers = len(s.pool_workers())
     clients = 8 * workers
