@@ -119,7 +119,7 @@ db_error_read_only(const struct diag *d)
 	/* 1290 is any option that prevents a statement; of those, only
 	 * read_only can stop what cairn runs (it writes no files) */
 	return d->code == DB_ER_OPTION_PREVENTS_STATEMENT || d->code == DB_ER_READ_ONLY_MODE ||
-	       d->code == DB_ER_READ_ONLY_TRANSACTION;
+	       d->code == DB_ER_READ_ONLY_TRANSACTION || d->code == DB_ER_OPEN_AS_READONLY;
 }
 
 bool

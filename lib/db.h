@@ -38,6 +38,7 @@ struct db_query {
 /* MySQL error numbers callers care about. */
 enum {
 	DB_ER_DISK_FULL = 1021,
+	DB_ER_OPEN_AS_READONLY = 1036, /* innodb_read_only: "Table is read only" */
 	DB_ER_DUP_ENTRY = 1062,
 	DB_ER_RECORD_FILE_FULL = 1114,     /* InnoDB out of space: "The table is full" */
 	DB_ER_NET_PACKET_TOO_LARGE = 1153, /* over max_allowed_packet */
@@ -172,9 +173,9 @@ bool db_error_reconnectable(const struct diag *d);
  * a chunked purge's earlier chunks, stay), the connection is fine, and the
  * client may retry later (503). */
 bool db_error_busy(const struct diag *d);
-/* The server is read-only (read_only, super_read_only, a MySQL in
- * read-only mode, or transactions read-only by default) and refused a
- * write; the user cairn connects as must have neither SUPER nor READ ONLY
+/* The server is read-only (read_only, super_read_only, innodb_read_only,
+ * a MySQL in read-only mode, or transactions read-only by default) and
+ * refused a write; the user cairn connects as must have neither SUPER nor READ ONLY
  * ADMIN, so this is what it sees. */
 bool db_error_read_only(const struct diag *d);
 /* The server has no space left for a write: its disk, its tablespace,

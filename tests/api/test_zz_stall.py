@@ -17,7 +17,7 @@ import time
 from cairn import INNODB_TRX_POLL, eq, is_envelope
 from test_geo import (end_workers, standin, standin_defaults, start_worker, stop_stack_worker,
                       stop_worker, submit_ok, wait_state)
-from test_zz_faults import hup_and_settle  # new workers connect on first use
+from test_zz_faults import hup_and_settle, restart_database  # new workers connect on first use
 
 RESTARTS_EXPECTED = True
 
@@ -398,6 +398,41 @@ def assert_writes_refused(s, writes, why, tag):
     eq([r for r in got if not is_503(r)], [], "concurrent (grouped) /add_event")
 
 
+def assert_read_only_while(s, tag, begin, end):
+    """Between begin() and end(), each kind of write answers 503 "the
+    database is read-only" with Retry-After (the compat routes their own
+    503 body) and reads keep working; afterwards nothing refused was
+    written, writes work again, and /readyz is ready."""
+    key = s.admin_key
+    eq(s.get(f"/create?tag={tag}", key=key).status, 200, "a tag")
+    eq(s.request("PUT", f"/keys/{tag}", body=b"1", content_type="text/plain",
+                 key=key).status // 100, 2, "a key")
+    writes = [
+        ("PUT /keys", lambda: s.request("PUT", f"/keys/{tag}", body=b"2",
+                                        content_type="text/plain", key=key)),
+        ("DELETE /keys", lambda: s.request("DELETE", f"/keys/{tag}", key=key)),
+        ("POST /admin/api-keys", lambda: s.post("/admin/api-keys",
+                                                {"name": "ro", "scopes": ["kv:read"]},
+                                                key=key)),
+        ("/update", lambda: s.get(f"/update?tag={tag}", key=key)),
+        ("/add_event", lambda: s.post("/add_event", {"tags": [tag]}, key=key)),
+        ("/event/submit/", lambda: s.post("/event/submit/",
+                                          {"name": "ro", "status_code": 1}, key=key)),
+    ]
+    begin()
+    try:
+        assert_writes_refused(s, writes, "read-only", tag)
+        eq(s.get(f"/keys/{tag}", key=key).json(), {tag: "1"}, "a read")
+        eq(s.get("/admin/api-keys", key=key).status, 200, "another read")
+    finally:
+        end()
+    eq(s.get(f"/keys/{tag}", key=key).json(), {tag: "1"}, "nothing written")
+    for name, w in writes:
+        r = w()
+        eq(r.status // 100, 2, f"{name} afterwards: {r}")
+    eq(json.loads(s.get("/readyz").body)["status"], "ready", "readyz")
+
+
 def test_read_only_database_refuses_writes_with_503(s):
     """SET GLOBAL read_only = 1 (a replica, or a primary being failed
     over): the pool's user has no SUPER or READ ONLY ADMIN, so every
@@ -405,37 +440,20 @@ def test_read_only_database_refuses_writes_with_503(s):
     read-only" with Retry-After, not a 500 -- nothing was written and the
     client may retry; on the compat routes their own 503 body.  Reads
     keep working, and writes work again after read_only = 0."""
-    key = s.admin_key
-    eq(s.get("/create?tag=stall-ro", key=key).status, 200, "a tag")
-    eq(s.request("PUT", "/keys/stall-ro", body=b"1", content_type="text/plain",
-                 key=key).status // 100, 2, "a key")
     grants = s.admin_sql("SHOW GRANTS FOR '%s'@'localhost'" % s.env["CAIRN_DB_USER"])
     assert not [g for g in grants.splitlines() if " ON *.* " in g and "USAGE" not in g], \
         f"read_only binds the pool's user only without global privileges: {grants}"
-    writes = [
-        ("PUT /keys", lambda: s.request("PUT", "/keys/stall-ro", body=b"2",
-                                        content_type="text/plain", key=key)),
-        ("DELETE /keys", lambda: s.request("DELETE", "/keys/stall-ro", key=key)),
-        ("POST /admin/api-keys", lambda: s.post("/admin/api-keys",
-                                                {"name": "ro", "scopes": ["kv:read"]},
-                                                key=key)),
-        ("/update", lambda: s.get("/update?tag=stall-ro", key=key)),
-        ("/add_event", lambda: s.post("/add_event", {"tags": ["stall-ro"]}, key=key)),
-        ("/event/submit/", lambda: s.post("/event/submit/",
-                                          {"name": "ro", "status_code": 1}, key=key)),
-    ]
-    s.admin_sql("SET GLOBAL read_only = 1")
-    try:
-        assert_writes_refused(s, writes, "read-only", "stall-ro")
-        eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "a read")
-        eq(s.get("/admin/api-keys", key=key).status, 200, "another read")
-    finally:
-        s.admin_sql("SET GLOBAL read_only = 0")
-    eq(s.get("/keys/stall-ro", key=key).json(), {"stall-ro": "1"}, "nothing written")
-    for name, w in writes:
-        r = w()
-        eq(r.status // 100, 2, f"{name} after read_only = 0: {r}")
-    eq(json.loads(s.get("/readyz").body)["status"], "ready", "readyz")
+    assert_read_only_while(s, "stall-ro", lambda: s.admin_sql("SET GLOBAL read_only = 1"),
+                           lambda: s.admin_sql("SET GLOBAL read_only = 0"))
+
+
+def test_innodb_read_only_refuses_writes_with_503(s):
+    """A server started with innodb_read_only (reading a copy of the data,
+    or under maintenance) refuses every InnoDB write with error 1036,
+    "Table is read only", whoever asks: the same 503 "the database is
+    read-only" as read_only, not a 500."""
+    assert_read_only_while(s, "stall-iro", lambda: restart_database(s, "--innodb-read-only"),
+                           lambda: restart_database(s))
 
 
 def test_worker_logs_a_lasting_problem_once(s):

@@ -37,6 +37,7 @@ static const struct error_class classes[] = {
 	{1290, false, false, true, true, false, false},  /* --read-only */
 	{1836, false, false, true, true, false, false},  /* MySQL read-only mode */
 	{1792, false, false, true, true, false, false},  /* transaction_read_only */
+	{1036, false, false, true, true, false, false},  /* innodb_read_only */
 	{1114, false, false, true, false, true, false},  /* the table is full */
 	{1021, false, false, true, false, true, false},  /* disk full */
 	{1878, false, false, true, false, true, false},  /* temporary file write failure */
