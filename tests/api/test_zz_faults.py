@@ -12,6 +12,7 @@ import time
 import test_ctl
 import test_geo
 import test_kv
+import test_logs
 from cairn import eq, is_envelope
 from test_events import group_commit, rw, stored_events, uniq
 
@@ -402,7 +403,6 @@ def test_a_hosts_session_defaults_change_no_answer(s):
     more events than that, and the tag counts, a 500; and
     completion_type CHAIN left every write after a COMMIT uncommitted.
     Every write is still there after the server restarts."""
-    import test_logs
     tag = uniq("defaults")
     # 1,500 events with one tag, written before max_join_size binds
     first = int(s.scalar("SELECT COALESCE(MAX(id), 0) FROM events")) + 1_000_000
@@ -452,7 +452,6 @@ def test_text_where_init_connect_sets_another_character_set(s):
     latin1) made the server refuse every emoji in a text column (1366, a
     500) or store each non-ASCII character double-encoded.  cairn's
     sessions set utf8mb4 after it: text is stored as the bytes sent."""
-    import test_logs
     try:
         for names in ("utf8", "latin1"):
             s.admin_sql(f"SET GLOBAL init_connect = 'SET NAMES {names}'")
@@ -479,9 +478,9 @@ def test_requests_over_the_servers_max_allowed_packet(s):
     that sends a larger one.  A value within kv.max_value but over the
     packet answers 413 (it never fits), not 503 for a lost link, and the
     worker's connection stays up; a log batch larger than the packet is
-    split into statements that fit, all in one transaction.  cairnctl
-    status warns of the mismatch."""
-    import test_logs
+    split into statements that fit, all in one transaction, and a single
+    record over the packet is the compat 413.  cairnctl status warns of
+    the mismatch."""
     packet = 1 << 20
     try:
         restart_database(s, f"--max-allowed-packet={packet}")
@@ -521,10 +520,28 @@ def test_requests_over_the_servers_max_allowed_packet(s):
         eq(r.json()["count"], 40, "count")
         eq([row[2][:5] for row in test_logs.stored(s, name)], [f"{i:05d}" for i in range(40)],
            "every record stored")
+
+        # one record over the packet (bodies up to 2 MB allowed): the
+        # compat routes' own 413
+        conf = s.env["CAIRN_CONF"]
+        with open(conf) as f:
+            original = f.read()
+        try:
+            with open(conf, "a") as f:
+                f.write("\nlogs.max_body_bytes = 2000000\n")
+            hup_and_settle(s)
+            r = test_logs.intake(s, key, [test_logs.rec(body="y" * 1100000)])
+            eq((r.status, r.json()), (413, {"code": 413, "message": "Request body too large"}),
+               "a record larger than the packet")
+        finally:
+            with open(conf, "w") as f:
+                f.write(original)
+            hup_and_settle(s)
     finally:
         restart_database(s)
     r = test_ctl.ctl(s, "status")
     assert "warning" not in r.stdout, f"the default packet takes kv.max_value: {r.stdout}"
+
 
 def make_certificates(d):
     """In d: ca.pem, a test CA; server.pem and server.key, a certificate
@@ -594,7 +611,6 @@ def test_a_least_privileged_account_runs_everything(s):
     procedures), the listings, the geo worker, every background job and
     cairnctl's commands work with that; cairnctl migrate says what it
     lacks."""
-    import test_logs
     conf = s.env["CAIRN_CONF"]
     with open(conf) as f:
         original = f.read()
