@@ -86,15 +86,53 @@ cmd_migrate(struct db *db, int argc, char **argv)
  * spare (measured: about 120). */
 #define KV_PACKET_ROOM 1024
 
+DB_QUERY(q_durability, "SELECT @@innodb_flush_log_at_trx_commit, @@sync_binlog, @@log_bin");
+
+/* Warns, on stdout, of the server's settings that break a promise of
+ * cairn's: a kv.max_value its max_allowed_packet cannot carry, and
+ * commits that a crash of the host can lose (the server's own choice;
+ * cairn cannot set it per session). */
+static int
+warn_server_settings(struct db *db, struct diag *d)
+{
+	size_t packet = db_max_packet(db);
+	struct db_stmt *st;
+	int64_t flush, sync_binlog, log_bin;
+
+	if (packet > 0 && packet < (size_t)config_int("kv.max_value") + KV_PACKET_ROOM)
+		printf("warning: the server's max_allowed_packet (%zu bytes) leaves less than %d "
+		       "bytes above kv.max_value (%lld): values near it are refused (413)\n",
+		       packet, KV_PACKET_ROOM, config_int("kv.max_value"));
+	st = db_prepare(db, &q_durability, d);
+	if (st == NULL || db_execute(st, d) < 0)
+		return -1;
+	if (db_fetch(st, d) != 1) {
+		db_release(st);
+		return -1;
+	}
+	flush = db_int(st, 0);
+	sync_binlog = db_int(st, 1);
+	log_bin = db_int(st, 2);
+	db_release(st);
+	if (flush != 1)
+		printf("warning: the server's innodb_flush_log_at_trx_commit is %lld, not 1: a crash "
+		       "of the host can lose writes cairn acknowledged\n",
+		       (long long)flush);
+	if (log_bin != 0 && sync_binlog != 1)
+		printf("warning: the server's sync_binlog is %lld, not 1: with its binary log on, a "
+		       "crash of the host can lose writes cairn acknowledged\n",
+		       (long long)sync_binlog);
+	return 0;
+}
+
 /* Read-only: a database without schema_migrations has every migration
  * pending.  Exit 1 while any is.  Warns (on stdout; the exit status is
- * the schema's) when the server cannot take values of kv.max_value. */
+ * the schema's) of server settings that break a promise of cairn's. */
 static int
 cmd_status(struct db *db, int argc, char **argv)
 {
 	struct diag d;
 	int pending;
-	size_t packet;
 	int rc = cli_parse(ctl_usage, NULL, argc, argv, NULL);
 
 	if (rc != CLI_EXIT_OK)
@@ -102,11 +140,8 @@ cmd_status(struct db *db, int argc, char **argv)
 	if (db_ping(db, &d) < 0)
 		return fail(&d);
 	printf("database: reachable\n");
-	packet = db_max_packet(db);
-	if (packet > 0 && packet < (size_t)config_int("kv.max_value") + KV_PACKET_ROOM)
-		printf("warning: the server's max_allowed_packet (%zu bytes) leaves less than %d "
-		       "bytes above kv.max_value (%lld): values near it are refused (413)\n",
-		       packet, KV_PACKET_ROOM, config_int("kv.max_value"));
+	if (warn_server_settings(db, &d) < 0)
+		return fail(&d);
 	if (migrate_status(db, config_str("paths.sql"), stdout, &pending, &d) < 0)
 		return fail(&d);
 	printf("pending migrations: %d\n", pending);

@@ -543,6 +543,32 @@ def test_requests_over_the_servers_max_allowed_packet(s):
     assert "warning" not in r.stdout, f"the default packet takes kv.max_value: {r.stdout}"
 
 
+def test_status_warns_of_commits_a_crash_can_lose(s):
+    """cairn acknowledges a write once it is committed, which a host's
+    server may not keep through a crash of the host: with
+    innodb_flush_log_at_trx_commit other than 1, or with its binary log
+    on and sync_binlog other than 1.  Those are the server's own (global)
+    choices, so cairnctl status says so; at the defaults it says
+    nothing."""
+    cases = [("--innodb-flush-log-at-trx-commit=2", "innodb_flush_log_at_trx_commit is 2"),
+             ("--log-bin --sync-binlog=0", "sync_binlog is 0"),
+             ("--log-bin --sync-binlog=1", None)]
+    try:
+        for db_args, warning in cases:
+            restart_database(s, db_args)
+            r = test_ctl.ctl(s, "status")
+            eq(r.returncode, 0, f"cairnctl status with {db_args}: {r.stderr}")
+            warnings = [l for l in r.stdout.splitlines() if l.startswith("warning:")]
+            if warning is None:
+                eq(warnings, [], f"no warning with {db_args}")
+            else:
+                assert len(warnings) == 1 and warning in warnings[0], (db_args, r.stdout)
+    finally:
+        restart_database(s)
+    r = test_ctl.ctl(s, "status")
+    assert "warning" not in r.stdout, f"the stack's settings are durable: {r.stdout}"
+
+
 def make_certificates(d):
     """In d: ca.pem, a test CA; server.pem and server.key, a certificate
     it signed for 127.0.0.1; other.pem, a CA that signed nothing."""
