@@ -398,8 +398,9 @@ def test_a_hosts_session_defaults_change_no_answer(s):
     """A host's global settings are every new session's defaults, cairn's
     included.  cairn sets what it relies on for its own sessions, so none
     changes an answer: sql_select_limit cut every listing short without a
-    word; sql_safe_updates stopped the geo worker (its claim is bounded
-    by LIMIT, not a key); max_join_size made a timeline page of a tag on
+    word; sql_safe_updates stopped the geo worker's claims (bounded by
+    LIMIT, not a key: refused when the plan scans) and its giving back
+    of job leases; max_join_size made a timeline page of a tag on
     more events than that, and the tag counts, a 500; and
     completion_type CHAIN left every write after a COMMIT uncommitted.
     Every write is still there after the server restarts."""
@@ -416,6 +417,14 @@ def test_a_hosts_session_defaults_change_no_answer(s):
         hup_and_settle(s)
         s.stack("worker-restart")
         write_each_kind(s, tag)
+        # a worker stopping gives its job leases back with an UPDATE
+        # whose WHERE uses no key, which safe updates refused
+        logged = os.path.getsize(s.env["CAIRN_WORKER_LOG"])
+        s.stack("worker-restart")
+        with open(s.env["CAIRN_WORKER_LOG"], errors="replace") as f:
+            f.seek(logged)
+            log = f.read()
+        assert "job leases" not in log, f"the leases given back: {log[-1500:]}"
         for i in range(5):
             eq(test_kv.put_q(s, f"{tag}-{i}=v").status // 100, 2, f"PUT {i}")
         items, _ = test_kv.list_all(s, f"filter={tag}-$")
