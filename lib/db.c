@@ -315,11 +315,13 @@ idle_transaction_clause(struct db *db, char *buf, size_t size)
  *   write cairn sends as one statement (or after a COMMIT) would be
  *   answered and never committed, lost with the connection;
  * - no sql_select_limit, which silently cut every listing short;
- * - sql_safe_updates off and big selects allowed: cairn's UPDATEs and
- *   DELETEs are bounded by LIMIT rather than a key (with safe updates the
- *   geo worker could claim no task), its selects by LIMIT or by design,
- *   and a host's max_join_size made a timeline page of a common tag, or
- *   the tag counts, a 500;
+ * - sql_safe_updates off: some of cairn's UPDATEs are bounded by other
+ *   columns than a key (a worker giving back its job leases) or join
+ *   another table (the geo worker resolving a claim), which safe updates
+ *   refuses whenever the plan scans;
+ * - big selects allowed: cairn's selects are bounded by LIMIT or by
+ *   design, and a host's max_join_size made a timeline page of a common
+ *   tag, or the tag counts, a 500;
  * - UTC, a strict sql_mode, and the lock wait and idle transaction limits
  *   of the configuration. */
 static int

@@ -398,9 +398,8 @@ def test_a_hosts_session_defaults_change_no_answer(s):
     """A host's global settings are every new session's defaults, cairn's
     included.  cairn sets what it relies on for its own sessions, so none
     changes an answer: sql_select_limit cut every listing short without a
-    word; sql_safe_updates stopped the geo worker's claims (bounded by
-    LIMIT, not a key: refused when the plan scans) and its giving back
-    of job leases; max_join_size made a timeline page of a tag on
+    word; sql_safe_updates refused a worker giving back its job leases,
+    and the geo worker resolving its claims whenever the plan scanned; max_join_size made a timeline page of a tag on
     more events than that, and the tag counts, a 500; and
     completion_type CHAIN left every write after a COMMIT uncommitted.
     Every write is still there after the server restarts."""
