@@ -675,21 +675,31 @@ execute_packet_bytes(const struct db_stmt *st)
 	return n;
 }
 
-int
-db_execute(struct db_stmt *st, struct diag *d)
+/* Refuses (as the server would, but keeping the connection) a statement
+ * over the server's max_allowed_packet, when that is known. */
+static int
+check_packet(const struct db_stmt *st, struct diag *d)
 {
 	size_t bytes;
 
+	if (st->db->max_packet == 0)
+		return 0;
+	bytes = execute_packet_bytes(st);
+	if (bytes <= st->db->max_packet)
+		return 0;
+	diag_set(d, DB_ER_NET_PACKET_TOO_LARGE,
+		 "a statement of %zu bytes is over the database's max_allowed_packet (%zu bytes)",
+		 bytes, st->db->max_packet);
+	return -1;
+}
+
+int
+db_execute(struct db_stmt *st, struct diag *d)
+{
 	if (st->has_result)
 		db_release(st);
-	bytes = execute_packet_bytes(st);
-	if (st->db->max_packet > 0 && bytes > st->db->max_packet) {
-		diag_set(d, DB_ER_NET_PACKET_TOO_LARGE,
-			 "a statement of %zu bytes is over the database's max_allowed_packet"
-			 " (%zu bytes)",
-			 bytes, st->db->max_packet);
+	if (check_packet(st, d) < 0)
 		return -1;
-	}
 	if (st->nparams > 0 && mysql_stmt_bind_param(st->stmt, st->params) != 0) {
 		set_stmt_error(st, d, "bind");
 		return -1;

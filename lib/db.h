@@ -44,9 +44,9 @@ enum {
 	DB_ER_NET_PACKET_TOO_LARGE = 1153, /* over max_allowed_packet */
 	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
 	DB_ER_LOCK_DEADLOCK = 1213,
+	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
 	DB_ER_QUERY_INTERRUPTED = 1317,         /* KILL QUERY */
 	DB_ER_TOO_MANY_PREPARED = 1461,         /* max_prepared_stmt_count */
-	DB_ER_OPTION_PREVENTS_STATEMENT = 1290, /* --read-only, for cairn */
 	DB_ER_READ_ONLY_TRANSACTION = 1792,     /* transaction_read_only */
 	DB_ER_READ_ONLY_MODE = 1836,
 	DB_ER_TEMP_FILE_WRITE_FAILURE = 1878,
@@ -175,8 +175,8 @@ bool db_error_reconnectable(const struct diag *d);
 bool db_error_busy(const struct diag *d);
 /* The server is read-only (read_only, super_read_only, innodb_read_only,
  * a MySQL in read-only mode, or transactions read-only by default) and
- * refused a write; the user cairn connects as must have neither SUPER nor READ ONLY
- * ADMIN, so this is what it sees. */
+ * refused a write; the user cairn connects as must have neither SUPER nor
+ * READ ONLY ADMIN, so this is what it sees. */
 bool db_error_read_only(const struct diag *d);
 /* The server has no space left for a write: its disk, its tablespace,
  * or the disk of its temporary files is full.  The statement was rolled

@@ -167,7 +167,7 @@ logs_http_intake(struct ctx *c)
 
 	/* 3. an enabled service's key, from an allowed address */
 	/* a database error is the pipeline's: it runs the request once more
-	 * after a lost connection, and answers the compat 503 (ROUTE_LOGS_503) */
+	 * after a lost connection, and answers the compat 503 (ROUTE_LOGS_ERRORS) */
 	rc = resolve(c, key, key_len);
 	if (rc < 0)
 		return -1;

@@ -27,18 +27,21 @@
 struct ctx;
 
 enum route_flags {
-	ROUTE_JSON = 0x1,      /* the body must be JSON (415 otherwise); parsed into ctx->json */
-	ROUTE_SELF_AUTH = 0x2, /* the handler authenticates (compat routes) */
-	ROUTE_DEBUG = 0x4,     /* only served with debug.routes = true */
-	ROUTE_OWN_413 = 0x8,   /* the handler answers a body over limits.max_body
-				* itself (ctx->body_too_large; compat bodies) */
-	ROUTE_LOGS_503 = 0x10, /* the pipeline's 503 (the database down while
-				* authenticating, or still down when a lost
-				* connection was retried) is the compat log routes'
-				* {"code": 503, "message": "Storage unavailable"} */
-	ROUTE_ALIAS = 0x20,    /* another name of the route just before it in the
-				* table (POST /insert of POST /intake): one route
-				* where it matters (an Idempotency-Key's scope) */
+	ROUTE_JSON = 0x1,         /* the body must be JSON (415 otherwise); parsed into ctx->json */
+	ROUTE_SELF_AUTH = 0x2,    /* the handler authenticates (compat routes) */
+	ROUTE_DEBUG = 0x4,        /* only served with debug.routes = true */
+	ROUTE_OWN_413 = 0x8,      /* the handler answers a body over limits.max_body
+				   * itself (ctx->body_too_large; compat bodies) */
+	ROUTE_LOGS_ERRORS = 0x10, /* the pipeline's database answers are the
+				   * compat log routes' {"code", "message"}:
+				   * 503 "Storage unavailable" (the database down
+				   * while authenticating, or still down when a
+				   * lost connection was retried) and 413 "Request
+				   * body too large" (a statement over the
+				   * server's max_allowed_packet) */
+	ROUTE_ALIAS = 0x20,       /* another name of the route just before it in the
+				   * table (POST /insert of POST /intake): one route
+				   * where it matters (an Idempotency-Key's scope) */
 };
 
 struct route {

@@ -283,6 +283,14 @@ method_takes_body(const char *m)
 	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
 
+/* The route answers the pipeline's database errors in the compat log
+ * routes' body (ROUTE_LOGS_ERRORS). */
+static bool
+logs_errors(const struct ctx *c)
+{
+	return c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_ERRORS);
+}
+
 static void
 reply_failure(struct ctx *c)
 {
@@ -292,7 +300,7 @@ reply_failure(struct ctx *c)
 		/* within cairn's limits, but not the server's: the operator
 		 * raises max_allowed_packet or lowers the limit (README) */
 		log_warn("request larger than the database takes: %s", c->diag.msg);
-		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
+		if (logs_errors(c))
 			reply_code_message(c, 413, "Request body too large");
 		else
 			reply_error(c, 413, "too_large",
@@ -311,7 +319,7 @@ reply_failure(struct ctx *c)
 		} else {
 			log_warn("database %s: %s", why, c->diag.msg);
 		}
-		if (c->match.route != NULL && (c->match.route->flags & ROUTE_LOGS_503))
+		if (logs_errors(c))
 			reply_code_message(c, 503, "Storage unavailable");
 		else
 			reply_error(c, 503, "unavailable", "the database is %s; retry later", why);

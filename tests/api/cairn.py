@@ -203,6 +203,17 @@ class Stack:
         out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
         return sorted(int(p) for p in out.stdout.split())
 
+    def log_mark(self, log="CAIRN_LOG"):
+        """Where a log (CAIRN_LOG, the pool's, or CAIRN_WORKER_LOG) ends
+        now, for log_since."""
+        return os.path.getsize(self.env[log])
+
+    def log_since(self, mark, log="CAIRN_LOG"):
+        """What the log gained after log_mark gave mark."""
+        with open(self.env[log], errors="replace") as f:
+            f.seek(mark)
+            return f.read()
+
     def log_tail(self, n=20):
         try:
             with open(self.env["CAIRN_LOG"], errors="replace") as f:

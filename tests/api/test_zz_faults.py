@@ -3,6 +3,7 @@ restarted database, SIGHUP, more clients than workers, throttling.
 Runs last: it disturbs the stack.  No assertion is on speed; the times
 measured are printed as TAP diagnostics."""
 import concurrent.futures
+import contextlib
 import os
 import signal
 import subprocess
@@ -191,6 +192,32 @@ def hup_and_settle(s):
     s.wait_for(lambda: len(s.pool_workers()) == len(before)
                and not set(s.pool_workers()) & set(before),
                timeout=30, what="every worker replaced")
+
+
+@contextlib.contextmanager
+def pool_settings(s, extra, worker=False):
+    """The pool (and cairn-worker, with worker) running with extra lines
+    after the configuration file's own; the context gives a function that
+    replaces them.  The file and the processes are back as before after."""
+    conf = s.env["CAIRN_CONF"]
+    with open(conf) as f:
+        original = f.read()
+
+    def use(lines):
+        with open(conf, "w") as f:
+            f.write(original + "\n" + lines)
+        hup_and_settle(s)
+        if worker:
+            s.stack("worker-restart")
+    try:
+        use(extra)
+        yield use
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        hup_and_settle(s)
+        if worker:
+            s.stack("worker-restart")
 
 
 def test_writes_after_a_database_restart_succeed_first_time(s):
@@ -418,11 +445,9 @@ def test_a_hosts_session_defaults_change_no_answer(s):
         write_each_kind(s, tag)
         # a worker stopping gives its job leases back with an UPDATE
         # whose WHERE uses no key, which safe updates refused
-        logged = os.path.getsize(s.env["CAIRN_WORKER_LOG"])
+        mark = s.log_mark("CAIRN_WORKER_LOG")
         s.stack("worker-restart")
-        with open(s.env["CAIRN_WORKER_LOG"], errors="replace") as f:
-            f.seek(logged)
-            log = f.read()
+        log = s.log_since(mark, "CAIRN_WORKER_LOG")
         assert "job leases" not in log, f"the leases given back: {log[-1500:]}"
         for i in range(5):
             eq(test_kv.put_q(s, f"{tag}-{i}=v").status // 100, 2, f"PUT {i}")
@@ -497,7 +522,7 @@ def test_requests_over_the_servers_max_allowed_packet(s):
         eq(r.returncode, 0, f"cairnctl status: {r.stderr}")
         assert "warning: the server's max_allowed_packet (1048576 bytes)" in r.stdout, r.stdout
         tag = uniq("packet")
-        log_start = os.path.getsize(s.env["CAIRN_LOG"])
+        mark = s.log_mark()
         # kv.max_value is 1 MiB too: the values near it cross the packet
         fitted, refused = [], []
         for size in range(packet - 192, packet + 1, 8):
@@ -513,9 +538,7 @@ def test_requests_over_the_servers_max_allowed_packet(s):
                 fitted.append(size)
         assert fitted and refused, f"the packet falls inside the sweep: {fitted} {refused}"
         print(f"# largest value stored under a {packet}-byte packet: {fitted[-1]}")
-        with open(s.env["CAIRN_LOG"], errors="replace") as f:
-            f.seek(log_start)
-            log = f.read()
+        log = s.log_since(mark)
         assert "larger than the database takes" in log, "the 413 is logged for the operator"
         assert "outcome unknown" not in log, \
             f"no statement was sent over the packet: {log[-2000:]}"
@@ -531,20 +554,10 @@ def test_requests_over_the_servers_max_allowed_packet(s):
 
         # one record over the packet (bodies up to 2 MB allowed): the
         # compat routes' own 413
-        conf = s.env["CAIRN_CONF"]
-        with open(conf) as f:
-            original = f.read()
-        try:
-            with open(conf, "a") as f:
-                f.write("\nlogs.max_body_bytes = 2000000\n")
-            hup_and_settle(s)
+        with pool_settings(s, "logs.max_body_bytes = 2000000\n"):
             r = test_logs.intake(s, key, [test_logs.rec(body="y" * 1100000)])
             eq((r.status, r.json()), (413, {"code": 413, "message": "Request body too large"}),
                "a record larger than the packet")
-        finally:
-            with open(conf, "w") as f:
-                f.write(original)
-            hup_and_settle(s)
     finally:
         restart_database(s)
     r = test_ctl.ctl(s, "status")
@@ -603,38 +616,24 @@ def test_tls_to_the_database(s):
     pool answers 503 with the server's or TLS's reason in its log."""
     d = os.path.join(s.dir, "tls")
     make_certificates(d)
-    conf = s.env["CAIRN_CONF"]
-    with open(conf) as f:
-        original = f.read()
-    tcp = f"\ndb.socket =\ndb.host = 127.0.0.1\ndb.port = {s.env['CAIRN_DB_PORT']}\n"
-
-    def pool_with(settings):
-        with open(conf, "w") as f:
-            f.write(original + tcp + settings)
-        hup_and_settle(s)
-        return os.path.getsize(s.env["CAIRN_LOG"])
-
+    tcp = f"db.socket =\ndb.host = 127.0.0.1\ndb.port = {s.env['CAIRN_DB_PORT']}\n"
     tag = uniq("tls")
     try:
         restart_database(s, f"--ssl-ca={d}/ca.pem --ssl-cert={d}/server.pem"
                             f" --ssl-key={d}/server.key --require-secure-transport=ON")
-        for settings in (f"db.tls = verify\ndb.tls_ca = {d}/ca.pem\n", "db.tls = on\n"):
-            pool_with(settings)
-            eq(test_kv.put_q(s, f"{tag}=1").status // 100, 2, f"a write with {settings!r}")
-            eq(test_kv.get(s, tag).status, 200, f"a read with {settings!r}")
-        for settings, reason in (("", "Access denied"),
-                                 (f"db.tls = verify\ndb.tls_ca = {d}/other.pem\n", "TLS")):
-            start = pool_with(settings)
-            r = test_kv.get(s, tag)
-            test_kv.check_error(r, 503, "unavailable")
-            with open(s.env["CAIRN_LOG"], errors="replace") as f:
-                f.seek(start)
-                log = f.read()
-            assert reason in log, f"{settings!r}: the reason logged: {log[-1500:]}"
+        with pool_settings(s, tcp) as use:
+            for settings in (f"db.tls = verify\ndb.tls_ca = {d}/ca.pem\n", "db.tls = on\n"):
+                use(tcp + settings)
+                eq(test_kv.put_q(s, f"{tag}=1").status // 100, 2, f"a write with {settings!r}")
+                eq(test_kv.get(s, tag).status, 200, f"a read with {settings!r}")
+            for settings, reason in (("", "Access denied"),
+                                     (f"db.tls = verify\ndb.tls_ca = {d}/other.pem\n", "TLS")):
+                use(tcp + settings)
+                mark = s.log_mark()
+                test_kv.check_error(test_kv.get(s, tag), 503, "unavailable")
+                log = s.log_since(mark)
+                assert reason in log, f"{settings!r}: the reason logged: {log[-1500:]}"
     finally:
-        with open(conf, "w") as f:
-            f.write(original)
-        hup_and_settle(s)
         restart_database(s)
 
 
@@ -645,44 +644,39 @@ def test_a_least_privileged_account_runs_everything(s):
     procedures), the listings, the geo worker, every background job and
     cairnctl's commands work with that; cairnctl migrate says what it
     lacks."""
-    conf = s.env["CAIRN_CONF"]
-    with open(conf) as f:
-        original = f.read()
     s.admin_sql("CREATE USER cairn_least@localhost IDENTIFIED BY 'least-pw';"
                 " GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE"
                 f" ON {s.env['CAIRN_DB_NAME']}.* TO cairn_least@localhost")
     try:
-        with open(conf, "a") as f:
-            f.write("\ndb.user = cairn_least\ndb.password = least-pw\n")
-        hup_and_settle(s)
-        s.stack("worker-restart")
-        tag = uniq("least")
-        write_each_kind(s, tag)
-        items, _ = test_kv.list_all(s, f"filter={tag}*")
-        eq(len(items), 2, "the values listed")
-        name, _ = test_logs.new_service(s)
-        eq(s.get(f"/query/service/{name}", key=test_logs.reader(s)).status, 200, "a query")
-        r = test_ctl.ctl(s, "job", "list")
-        eq(r.returncode, 0, r.stderr)
-        jobs = [line.split("\t")[0] for line in r.stdout.splitlines()[1:]]
-        assert len(jobs) >= 7, r.stdout
-        r = test_ctl.ctl(s, "job", "run", *jobs)
-        eq(r.returncode, 0, f"every job: {r.stdout} {r.stderr}")
-        for job in jobs:
-            assert f"job {job}: done" in r.stdout, f"{job}: {r.stdout}"
-        for args in (["service", "list"], ["key", "list"], ["kv", "stats"], ["geo", "requeue"],
-                     ["tags", "purge"], ["purge", name, "2020-01-01"], ["status"]):
-            r = test_ctl.ctl(s, *args)
-            eq(r.returncode, 0, f"cairnctl {' '.join(args)}: {r.stderr}")
-        r = test_ctl.ctl(s, "migrate")
-        eq(r.returncode, 1, "migrate needs more")
-        assert "denied" in r.stderr, r.stderr
+        with pool_settings(s, "db.user = cairn_least\ndb.password = least-pw\n", worker=True):
+            least_privileged_runs_everything(s)
     finally:
-        with open(conf, "w") as f:
-            f.write(original)
-        hup_and_settle(s)
-        s.stack("worker-restart")
         s.admin_sql("DROP USER cairn_least@localhost")
+
+
+def least_privileged_runs_everything(s):
+    """What the least-privileged account must be able to do."""
+    tag = uniq("least")
+    write_each_kind(s, tag)
+    items, _ = test_kv.list_all(s, f"filter={tag}*")
+    eq(len(items), 2, "the values listed")
+    name, _ = test_logs.new_service(s)
+    eq(s.get(f"/query/service/{name}", key=test_logs.reader(s)).status, 200, "a query")
+    r = test_ctl.ctl(s, "job", "list")
+    eq(r.returncode, 0, r.stderr)
+    jobs = [line.split("\t")[0] for line in r.stdout.splitlines()[1:]]
+    assert len(jobs) >= 7, r.stdout
+    r = test_ctl.ctl(s, "job", "run", *jobs)
+    eq(r.returncode, 0, f"every job: {r.stdout} {r.stderr}")
+    for job in jobs:
+        assert f"job {job}: done" in r.stdout, f"{job}: {r.stdout}"
+    for args in (["service", "list"], ["key", "list"], ["kv", "stats"], ["geo", "requeue"],
+                 ["tags", "purge"], ["purge", name, "2020-01-01"], ["status"]):
+        r = test_ctl.ctl(s, *args)
+        eq(r.returncode, 0, f"cairnctl {' '.join(args)}: {r.stderr}")
+    r = test_ctl.ctl(s, "migrate")
+    eq(r.returncode, 1, "migrate needs more")
+    assert "denied" in r.stderr, r.stderr
 
 
 def test_more_clients_than_workers_never_stall(s):

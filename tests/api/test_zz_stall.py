@@ -230,12 +230,6 @@ def cairn_accounts(s):
         f"SELECT host FROM mysql.user WHERE user = '{user}'").split()]
 
 
-def pool_log_since(s, offset):
-    with open(s.env["CAIRN_LOG"], errors="replace") as f:
-        f.seek(offset)
-        return f.read()
-
-
 def assert_requests_refused(s, tag, message="the database is unavailable; retry later"):
     """Right after a SIGHUP (every pool worker new, none connected yet):
     each read and write answers 503 with Retry-After and message,
@@ -272,7 +266,7 @@ def test_user_connection_limit_gives_503_then_recovers(s):
     503 with Retry-After, not a 500; the pool's log says why; nothing
     restarts; and requests succeed once the limit is lifted."""
     accounts = cairn_accounts(s)
-    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    logged = s.log_mark()
     held = None
     try:
         for a in accounts:
@@ -289,7 +283,7 @@ def test_user_connection_limit_gives_503_then_recovers(s):
         if held is not None:
             held.kill()
             held.wait()
-    assert "exceeded the 'max_user_connections'" in pool_log_since(s, logged), \
+    assert "exceeded the 'max_user_connections'" in s.log_since(logged), \
         "the pool's log names the limit"
     assert_requests_served(s, "stall-limit")
 
@@ -319,7 +313,7 @@ def test_refused_login_gives_503_then_recovers(s):
     (new workers after a SIGHUP, so each must log in)."""
     user, password = s.env["CAIRN_DB_USER"], s.env["CAIRN_DB_PASSWORD"]
     accounts = cairn_accounts(s)
-    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    logged = s.log_mark()
     try:
         for a in accounts:
             s.admin_sql(f"ALTER USER {a} IDENTIFIED BY 'not-{password}'")
@@ -328,7 +322,7 @@ def test_refused_login_gives_503_then_recovers(s):
     finally:
         for a in accounts:
             s.admin_sql(f"ALTER USER {a} IDENTIFIED BY '{password}'")
-    assert f"Access denied for user '{user}'" in pool_log_since(s, logged), \
+    assert f"Access denied for user '{user}'" in s.log_since(logged), \
         "the pool's log gives the reason"
     assert_requests_served(s, "stall-login")
 
@@ -461,8 +455,7 @@ def test_worker_logs_a_lasting_problem_once(s):
     leases are writes) fails the worker's every tick.  It logs the first
     failure, repeats it at most once a minute, and logs when it is over,
     with how many failures there were: not a warning every 5 s."""
-    log = s.env["CAIRN_WORKER_LOG"]
-    start = os.path.getsize(log)
+    start = s.log_mark("CAIRN_WORKER_LOG")
     s.admin_sql("UPDATE %s.job_leases SET next_run_at = NOW(6)" % s.env["CAIRN_DB_NAME"])
     s.admin_sql("SET GLOBAL read_only = 1")
     try:
@@ -471,9 +464,7 @@ def test_worker_logs_a_lasting_problem_once(s):
         s.admin_sql("SET GLOBAL read_only = 0")
 
     def lines():
-        with open(log, errors="replace") as f:
-            f.seek(start)
-            return f.read().splitlines()
+        return s.log_since(start, "CAIRN_WORKER_LOG").splitlines()
 
     def over():
         return [x for x in lines() if "database problem over after" in x]
@@ -512,7 +503,7 @@ def test_out_of_space_refuses_writes_with_503(s):
                                           {"name": "full", "status_code": 1}, key=key)),
     ]
     db = s.env["CAIRN_DB_NAME"]
-    logged = os.path.getsize(s.env["CAIRN_LOG"])
+    logged = s.log_mark()
     for t in FULL_TABLES:
         s.admin_sql(f"CREATE TRIGGER {db}.stall_full_{t} BEFORE INSERT ON {db}.{t} FOR EACH ROW"
                     f" SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = 1114,"
@@ -523,7 +514,7 @@ def test_out_of_space_refuses_writes_with_503(s):
     finally:
         for t in FULL_TABLES:
             s.admin_sql(f"DROP TRIGGER IF EXISTS {db}.stall_full_{t}")
-    errors = [line for line in pool_log_since(s, logged).splitlines()
+    errors = [line for line in s.log_since(logged).splitlines()
               if " error " in line and "database out of space" in line]
     assert len(errors) >= len(writes), f"logged as errors: {errors}"
     eq(s.get("/keys/stall-full-new", key=key).status, 404, "nothing written")
