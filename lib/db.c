@@ -96,6 +96,9 @@ code_unavailable(int code)
 	case 1053: /* ER_SERVER_SHUTDOWN */
 	case 1927: /* ER_CONNECTION_KILLED */
 	case 4031: /* client disconnected by the server */
+	/* the connection is remade: a load balancer in front of a Galera
+	 * cluster may send the new one to a node that serves */
+	case DB_ER_NODE_NOT_READY:
 	case DIAG_UNAVAILABLE: return true;
 	default: return false;
 	}
@@ -1016,6 +1019,8 @@ db_autocommit(struct db *db, db_txn_fn fn, void *arg, struct diag *d)
 		}
 		if (fn(db, arg, d) == 0)
 			return 0;
+		if (d->code == DB_ER_NODE_NOT_READY)
+			return -1; /* refused before it ran: not an unknown outcome */
 		if (db_error_reconnectable(d)) {
 			/* the statement may have committed before the link went */
 			d->code = DIAG_UNAVAILABLE;

@@ -39,6 +39,10 @@ struct db_query {
 enum {
 	DB_ER_DISK_FULL = 1021,
 	DB_ER_OPEN_AS_READONLY = 1036, /* innodb_read_only: "Table is read only" */
+	/* "WSREP has not yet prepared node for application use": a Galera
+	 * node outside the primary component, or set to wsrep_reject_queries,
+	 * refused the statement before running it */
+	DB_ER_NODE_NOT_READY = 1047,
 	DB_ER_DUP_ENTRY = 1062,
 	DB_ER_RECORD_FILE_FULL = 1114,     /* InnoDB out of space: "The table is full" */
 	DB_ER_NET_PACKET_TOO_LARGE = 1153, /* over max_allowed_packet */

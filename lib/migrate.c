@@ -17,7 +17,7 @@
 /* The lease of one migrate run, renewed before each file: long, because
  * one file may rebuild a large table; a run that died leaves it held
  * until then (migrate_apply's message says how to free it). */
-#define MIGRATE_LEASE_SECONDS 3600
+#define MIGRATE_LEASE_SECONDS "3600" /* bound as text, like every lease parameter */
 /* How long a second run waits for the first before it gives up. */
 #define MIGRATE_WAIT_MS 600000
 #define MIGRATE_POLL_MS 500
@@ -34,12 +34,17 @@ DB_QUERY(q_create, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 		   " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
 		   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
 DB_QUERY(q_exists, "SELECT COUNT(*) FROM information_schema.tables"
-		   " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'");
+		   " WHERE table_schema = DATABASE() AND table_name = ?");
 DB_QUERY(q_get, "SELECT checksum FROM schema_migrations WHERE version = ?");
 DB_QUERY(q_record, "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
 DB_QUERY(q_max, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
 /* One run at a time, on every host: a lease row with the database clock,
- * as the jobs take theirs (GET_LOCK is not there on Galera). */
+ * as the jobs take theirs (GET_LOCK is not there on Galera).  On Galera a
+ * DDL statement, even a CREATE TABLE IF NOT EXISTS of a table that
+ * exists, aborts every other session's statement on that table with a
+ * deadlock; so the tables are created only when missing (and
+ * schema_migrations only under the lease), and the lease statements and
+ * the record of an applied file run again after a deadlock. */
 DB_QUERY(q_lock_create, "CREATE TABLE IF NOT EXISTS schema_migrate_lock ("
 			" id TINYINT UNSIGNED NOT NULL PRIMARY KEY,"
 			" holder VARCHAR(128) NULL,"
@@ -167,27 +172,60 @@ applied_checksum(struct db *db, int version, char sum[65], struct diag *d)
 	return rc;
 }
 
+/* Whether the table named exists in the database: *exists. */
 static int
-ensure_table(struct db *db, struct diag *d)
-{
-	struct db_stmt *st = db_prepare(db, &q_create, d);
-
-	return st == NULL ? -1 : db_exec(st, d);
-}
-
-/* Whether schema_migrations exists, without creating it: *exists. */
-static int
-table_exists(struct db *db, bool *exists, struct diag *d)
+table_exists(struct db *db, const char *table, bool *exists, struct diag *d)
 {
 	struct db_stmt *st = db_prepare(db, &q_exists, d);
 	int rc;
 
-	if (st == NULL || db_execute(st, d) < 0)
+	if (st == NULL)
+		return -1;
+	db_bind_str(st, 0, table);
+	if (db_execute(st, d) < 0)
 		return -1;
 	rc = db_fetch(st, d);
 	*exists = rc == 1 && db_int(st, 0) > 0;
 	db_release(st);
 	return rc < 0 ? -1 : 0;
+}
+
+/* One statement of no result, its parameters bound as text, run again
+ * after a deadlock (db_autocommit); the rows it changed into *affected
+ * when that is not NULL. */
+struct retried {
+	struct db_query *q;
+	const char *text[3]; /* the parameters, in order; NULL ends them */
+	uint64_t *affected;
+};
+
+static int
+retried_run(struct db *db, void *arg, struct diag *d)
+{
+	struct retried *r = arg;
+	struct db_stmt *st = db_prepare(db, r->q, d);
+
+	if (st == NULL)
+		return -1;
+	for (unsigned i = 0; i < 3 && r->text[i] != NULL; i++)
+		db_bind_str(st, i, r->text[i]);
+	if (db_exec(st, d) < 0)
+		return -1;
+	if (r->affected != NULL)
+		*r->affected = db_affected(st);
+	return 0;
+}
+
+/* Creates the table of q when the table named does not exist. */
+static int
+create_missing(struct db *db, const char *table, struct db_query *q, struct diag *d)
+{
+	struct retried r = {.q = q};
+	bool exists;
+
+	if (table_exists(db, table, &exists, d) < 0)
+		return -1;
+	return exists ? 0 : db_autocommit(db, retried_run, &r, d);
 }
 
 /* ------------------------------------------------------------- the lease */
@@ -196,21 +234,20 @@ table_exists(struct db *db, bool *exists, struct diag *d)
 static int
 lock_exec(struct db *db, struct db_query *q, const char *holder, bool *taken, struct diag *d)
 {
-	struct db_stmt *st = db_prepare(db, q, d);
+	uint64_t affected = 0;
+	struct retried r = {.q = q, .affected = &affected};
 
-	if (st == NULL)
-		return -1;
 	if (q == &q_lock_take) {
-		db_bind_str(st, 0, holder);
-		db_bind_int(st, 1, MIGRATE_LEASE_SECONDS);
-		db_bind_str(st, 2, holder);
+		r.text[0] = holder;
+		r.text[1] = MIGRATE_LEASE_SECONDS;
+		r.text[2] = holder;
 	} else if (q == &q_lock_free) {
-		db_bind_str(st, 0, holder);
+		r.text[0] = holder;
 	}
-	if (db_exec(st, d) < 0)
+	if (db_autocommit(db, retried_run, &r, d) < 0)
 		return -1;
 	if (taken != NULL)
-		*taken = db_affected(st) == 1;
+		*taken = affected == 1;
 	return 0;
 }
 
@@ -239,7 +276,7 @@ lock_take(struct db *db, const char *holder, FILE *out, struct diag *d)
 	char who[256];
 	bool taken = false;
 
-	if (lock_exec(db, &q_lock_create, holder, NULL, d) < 0 ||
+	if (create_missing(db, "schema_migrate_lock", &q_lock_create, d) < 0 ||
 	    lock_exec(db, &q_lock_row, holder, NULL, d) < 0)
 		return -1;
 	for (long waited = 0;; waited += MIGRATE_POLL_MS) {
@@ -279,7 +316,8 @@ walk(struct db *db, const char *dir, FILE *out, int apply, const char *holder, i
 	int rc = -1;
 
 	*pending = 0;
-	if ((!apply && table_exists(db, &table, d) < 0) || list_files(dir, &m, &n, d) < 0)
+	if ((!apply && table_exists(db, "schema_migrations", &table, d) < 0) ||
+	    list_files(dir, &m, &n, d) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
@@ -333,14 +371,11 @@ walk(struct db *db, const char *dir, FILE *out, int apply, const char *holder, i
 			goto out;
 		}
 		mem_free(text);
-		struct db_stmt *st = db_prepare(db, &q_record, d);
+		char version[12];
+		struct retried record = {.q = &q_record, .text = {version, m[i].name, sum}};
 
-		if (st == NULL)
-			goto out;
-		db_bind_int(st, 0, m[i].version);
-		db_bind_str(st, 1, m[i].name);
-		db_bind_str(st, 2, sum);
-		if (db_exec(st, d) < 0)
+		snprintf(version, sizeof version, "%d", m[i].version);
+		if (db_autocommit(db, retried_run, &record, d) < 0)
 			goto out;
 		if (out != NULL)
 			fprintf(out, "applied  %s\n", m[i].name);
@@ -359,9 +394,11 @@ migrate_apply(struct db *db, const char *dir, FILE *out, struct diag *d)
 	int pending, rc;
 
 	jobs_holder(holder);
-	if (ensure_table(db, d) < 0 || lock_take(db, holder, out, d) < 0)
+	if (lock_take(db, holder, out, d) < 0)
 		return -1;
-	rc = walk(db, dir, out, 1, holder, &pending, d);
+	rc = create_missing(db, "schema_migrations", &q_create, d);
+	if (rc == 0)
+		rc = walk(db, dir, out, 1, holder, &pending, d);
 	/* a lease left behind ends by itself; the run's own error matters more */
 	lock_exec(db, &q_lock_free, holder, NULL, &ignored);
 	return rc;

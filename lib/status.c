@@ -61,16 +61,24 @@ not_ready(struct ctx *c, const char *reason)
 	return 0;
 }
 
+/* The reason a database that is not serving gives /readyz. */
+static const char *
+unreachable(const struct diag *d)
+{
+	return d->code == DB_ER_NODE_NOT_READY ? "database node not serving"
+					       : "database unreachable";
+}
+
 int
 status_readyz(struct ctx *c)
 {
 	int applied;
 
 	if (db_ping(c->db, &c->diag) < 0)
-		return not_ready(c, "database unreachable");
+		return not_ready(c, unreachable(&c->diag));
 	if (migrate_applied(c->db, &applied, &c->diag) < 0) {
 		if (db_error_unavailable(&c->diag))
-			return not_ready(c, "database unreachable");
+			return not_ready(c, unreachable(&c->diag));
 		return not_ready(c,
 				 db_error_busy(&c->diag) ? "database busy" : "schema not migrated");
 	}

@@ -1,7 +1,8 @@
 """Dependencies that are alive but stuck (DESIGN.md "A worker", "Quality
 bars"): a frozen database (SIGSTOP), one out of connections or refusing
 cairn's user more of them or its login, one that is read-only, one out of
-space; and a cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
+space, a Galera node that is not serving; and a cairn-worker frozen
+inside its transaction.  A request that fails because of it gets 503 with Retry-After
 and the JSON envelope, never a hang, a 500 or nginx's 504; service
 resumes by itself once the fault ends.  Runs after test_zz_faults and
 leaves the stack as it found it.  No assertion is on speed: the bounds
@@ -10,10 +11,12 @@ diagnostics."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
 
+import test_ctl
 from cairn import INNODB_TRX_POLL, eq, is_envelope
 from test_geo import (end_workers, standin, standin_defaults, start_worker, stop_stack_worker,
                       stop_worker, submit_ok, wait_state)
@@ -448,6 +451,70 @@ def test_innodb_read_only_refuses_writes_with_503(s):
     read-only" as read_only, not a 500."""
     assert_read_only_while(s, "stall-iro", lambda: restart_database(s, "--innodb-read-only"),
                            lambda: restart_database(s))
+
+
+def galera_node_args():
+    """mariadbd options that make the stack's server a Galera cluster of
+    one node (galera-4, which mariadb-server depends on), its group port
+    free."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return ("--wsrep-on=ON --wsrep-provider=/usr/lib/galera/libgalera_smm.so"
+            " --wsrep-cluster-address=gcomm:// --wsrep-cluster-name=cairn-test"
+            f" --wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{port}"
+            " --binlog-format=ROW --innodb-autoinc-lock-mode=2")
+
+
+def test_a_galera_node(s):
+    """DESIGN: the same schema runs on Galera.  On a Galera node, a DDL
+    statement (even CREATE TABLE IF NOT EXISTS of a table that exists)
+    aborts other sessions' statements on its table with a deadlock: three
+    cairnctl migrate at once (hosts deploying together) made the others
+    fail, and could leave a file applied but unrecorded.  A node outside
+    its cluster's primary component, or set to wsrep_reject_queries,
+    refuses every statement with error 1047: that is a 503 with
+    Retry-After (was a 500), /readyz says the node is not serving, and
+    service resumes by itself when the node serves again."""
+    tag = "stall-galera"
+    key = s.admin_key
+    try:
+        restart_database(s, galera_node_args())
+        eq(s.admin_sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+                       " WHERE VARIABLE_NAME = 'WSREP_READY'"), "ON", "a Galera node")
+        for _ in range(3):  # the race is timing's: each run lost it four times in five
+            test_ctl.test_concurrent_migrates_take_turns(s)
+        eq(s.request("PUT", f"/keys/{tag}", body=b"1", content_type="text/plain",
+                     key=key).status // 100, 2, "a key")
+        writes = [
+            ("PUT /keys", lambda: s.request("PUT", f"/keys/{tag}", body=b"2",
+                                            content_type="text/plain", key=key)),
+            ("/update", lambda: s.get(f"/update?tag={tag}", key=key)),
+            ("/add_event", lambda: s.post("/add_event", {"tags": [tag]}, key=key)),
+            ("/event/submit/", lambda: s.post("/event/submit/",
+                                              {"name": "galera", "status_code": 1}, key=key)),
+        ]
+        eq(s.get(f"/create?tag={tag}", key=key).status, 200, "a tag")
+        for name, w in writes:
+            eq(w().status // 100, 2, f"{name} on the node")
+        eq(s.request("PUT", f"/keys/{tag}", body=b"1", content_type="text/plain",
+                     key=key).status // 100, 2, "the key back to 1")
+        mark = s.log_mark()
+        s.admin_sql("SET GLOBAL wsrep_reject_queries = ALL")
+        try:
+            assert_writes_refused(s, writes, "unavailable", tag)
+            assert is_503(s.get(f"/keys/{tag}", key=key)), "a read"
+            r = s.get("/readyz")
+            eq((r.status, r.json()["reason"]), (503, "database node not serving"), "readyz")
+        finally:
+            s.admin_sql("SET GLOBAL wsrep_reject_queries = NONE")
+        assert "internal error" not in s.log_since(mark), s.log_since(mark)[-1500:]
+        eq(s.get(f"/keys/{tag}", key=key).json(), {tag: "1"}, "nothing refused was written")
+        for name, w in writes:
+            eq(w().status // 100, 2, f"{name} afterwards")
+        eq(s.get("/readyz").status, 200, "ready again")
+    finally:
+        restart_database(s)
 
 
 def test_worker_logs_a_lasting_problem_once(s):

@@ -26,6 +26,7 @@ static const struct error_class classes[] = {
 	{1226, true, true, false, false, false, false}, /* the account's own limits */
 	{1927, true, true, false, false, false, false}, /* KILL CONNECTION */
 	{4031, true, true, false, false, false, false}, /* dropped for inactivity */
+	{1047, true, true, false, false, false, false}, /* a Galera node not serving */
 	{DIAG_UNAVAILABLE, true, false, false, false, false, false},
 	/* a statement the server would not finish now */
 	{1205, false, false, true, false, false, false}, /* lock wait timeout */
