@@ -688,13 +688,20 @@ def test_rate_limited_by_provider(s):
 def test_two_workers(s):
     """Two worker processes at once: no address called twice, the combined
     rate still within geo.rate."""
+    two_workers(s, "two", 61)
+
+
+def two_workers(s, prefix, net, env_extra=None):
+    """test_two_workers with tasks named prefix-*, addresses 45.<net>.*.*,
+    and the second worker's CAIRN_* settings in env_extra (another
+    database node)."""
     standin_defaults(s)
     standin(s, "/reset")
-    extra = start_worker(s, "second")
+    extra = start_worker(s, "second", env_extra)
     try:
-        ips = [f"45.61.{i}.{i + 3}" for i in range(40)]
-        submit_many(s, "two", ips, 100)
-        st = wait_all_resolved(s, "two", 100)
+        ips = [f"45.{net}.{i}.{i + 3}" for i in range(40)]
+        submit_many(s, prefix, ips, 100)
+        st = wait_all_resolved(s, prefix, 100)
     finally:
         stop_worker(extra)
     eq(st, {"done": 100}, "every task done")
@@ -703,7 +710,7 @@ def test_two_workers(s):
     eq(stats["count"], 40, "one call per address")
     assert all(n == 1 for n in stats["per_ip"].values()), stats["per_ip"]
     assert stats["too_many"] <= 3, stats
-    holders = s.mysql("SELECT DISTINCT lease_holder FROM geo_tasks WHERE name LIKE 'two-%'")
+    holders = s.mysql(f"SELECT DISTINCT lease_holder FROM geo_tasks WHERE name LIKE '{prefix}-%'")
     eq(len(holders), 2, f"both workers resolved tasks: {holders}")
 
 

@@ -1,15 +1,17 @@
 """Dependencies that are alive but stuck (DESIGN.md "A worker", "Quality
 bars"): a frozen database (SIGSTOP), one out of connections or refusing
 cairn's user more of them or its login, one that is read-only, one out of
-space, a Galera node that is not serving; and a cairn-worker frozen
-inside its transaction.  A request that fails because of it gets 503 with Retry-After
+space, a Galera node that is not serving (and two nodes, a cairn-worker
+on each); and a cairn-worker frozen inside its transaction.  A request that fails because of it gets 503 with Retry-After
 and the JSON envelope, never a hang, a 500 or nginx's 504; service
 resumes by itself once the fault ends.  Runs after test_zz_faults and
 leaves the stack as it found it.  No assertion is on speed: the bounds
 only catch a hang, and the times measured are printed as TAP
 diagnostics."""
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +19,7 @@ import threading
 import time
 
 import test_ctl
+import test_geo
 from cairn import INNODB_TRX_POLL, eq, is_envelope
 from test_geo import (end_workers, standin, standin_defaults, start_worker, stop_stack_worker,
                       stop_worker, submit_ok, wait_state)
@@ -453,17 +456,68 @@ def test_innodb_read_only_refuses_writes_with_503(s):
                            lambda: restart_database(s))
 
 
-def galera_node_args():
-    """mariadbd options that make the stack's server a Galera cluster of
-    one node (galera-4, which mariadb-server depends on), its group port
-    free."""
+def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def galera_node_args(group_port=None):
+    """mariadbd options that make the stack's server a Galera cluster of
+    one node (galera-4, which mariadb-server depends on) that others may
+    join, listening for them on group_port (a free one when None)."""
     return ("--wsrep-on=ON --wsrep-provider=/usr/lib/galera/libgalera_smm.so"
             " --wsrep-cluster-address=gcomm:// --wsrep-cluster-name=cairn-test"
-            f" --wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{port}"
+            " --wsrep-node-address=127.0.0.1 --wsrep-sst-method=rsync"
+            " --wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:"
+            f"{group_port or free_port()}"
             " --binlog-format=ROW --innodb-autoinc-lock-mode=2")
+
+
+@contextlib.contextmanager
+def second_galera_node(s, group_port):
+    """A second mariadbd joined to the stack's one-node cluster (listening
+    on group_port), its data copied by rsync state transfer; yields its
+    socket, and stops it after."""
+    d = os.path.join(s.dir, "galera2")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(d, "db"))
+    os.makedirs(os.path.join(d, "tmp"))
+    if os.geteuid() == 0:  # rsync's daemon, run as root, writes as nobody
+        shutil.chown(os.path.join(d, "db"), "nobody", "nogroup")
+    sock = os.path.join(d, "mysql.sock")
+    own = free_port()
+    args = ["mariadbd", f"--defaults-file={s.src}/sql/mariadb-server.cnf",
+            f"--datadir={d}/db", f"--socket={sock}", f"--port={free_port()}",
+            "--bind-address=127.0.0.1", f"--log-error={d}/err.log", f"--tmpdir={d}/tmp",
+            "--innodb-buffer-pool-size=64M", "--skip-name-resolve",
+            "--wsrep-on=ON", "--wsrep-provider=/usr/lib/galera/libgalera_smm.so",
+            "--wsrep-cluster-name=cairn-test", "--wsrep-node-address=127.0.0.1",
+            f"--wsrep-cluster-address=gcomm://127.0.0.1:{group_port}",
+            f"--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{own};"
+            f"ist.recv_addr=127.0.0.1:{free_port()}",
+            f"--wsrep-sst-receive-address=127.0.0.1:{free_port()}",
+            "--wsrep-sst-method=rsync", "--binlog-format=ROW", "--innodb-autoinc-lock-mode=2"]
+    if os.geteuid() == 0:
+        args.append("--user=root")
+    node = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def synced():
+        assert node.poll() is None, "the second node exited: " + open(f"{d}/err.log").read()[-3000:]
+        out = subprocess.run(["mariadb", "--no-defaults", "-S", sock, "-u",
+                              s.env["CAIRN_DB_ADMIN_USER"], "-N", "-B", "-e",
+                              "SHOW STATUS LIKE 'wsrep_local_state_comment'"],
+                             capture_output=True, text=True, timeout=30)
+        return "Synced" in out.stdout
+    try:
+        s.wait_for(synced, timeout=90, interval=0.5, what="the second node synced")
+        eq(s.admin_sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+                       " WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE'"), "2", "two nodes")
+        yield sock
+    finally:
+        node.terminate()
+        node.wait(timeout=60)
 
 
 def test_a_galera_node(s):
@@ -513,6 +567,25 @@ def test_a_galera_node(s):
         for name, w in writes:
             eq(w().status // 100, 2, f"{name} afterwards")
         eq(s.get("/readyz").status, 200, "ready again")
+    finally:
+        restart_database(s)
+
+
+def test_two_galera_nodes(s):
+    """DESIGN: a cairn-worker on every host shares one call budget through
+    the database, and hosts may migrate together -- also when their
+    database is a Galera cluster, where rows are not locked across nodes
+    and a conflicting commit fails its certification with a deadlock
+    instead.  With the stack's worker on one node and a second worker on
+    the other: every address called once and the combined rate within
+    geo.rate; three cairnctl migrate at once on the two nodes all succeed
+    and apply each file once."""
+    group_port = free_port()
+    try:
+        restart_database(s, galera_node_args(group_port))
+        with second_galera_node(s, group_port) as other:
+            test_geo.two_workers(s, "galera-two", 71, {"CAIRN_DB_SOCKET": other})
+            test_ctl.concurrent_migrates(s, [s.env["CAIRN_DB_SOCKET"], other, other])
     finally:
         restart_database(s)
 
