@@ -98,6 +98,7 @@ warn_server_settings(struct db *db, struct diag *d)
 	size_t packet = db_max_packet(db);
 	struct db_stmt *st;
 	int64_t flush, sync_binlog, log_bin;
+	int rc;
 
 	if (packet > 0 && packet < (size_t)config_int("kv.max_value") + KV_PACKET_ROOM)
 		printf("warning: the server's max_allowed_packet (%zu bytes) leaves less than %d "
@@ -106,7 +107,10 @@ warn_server_settings(struct db *db, struct diag *d)
 	st = db_prepare(db, &q_durability, d);
 	if (st == NULL || db_execute(st, d) < 0)
 		return -1;
-	if (db_fetch(st, d) != 1) {
+	rc = db_fetch(st, d);
+	if (rc != 1) {
+		if (rc == 0)
+			diag_set(d, DIAG_INTERNAL, "the server's settings came back empty");
 		db_release(st);
 		return -1;
 	}

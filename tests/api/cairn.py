@@ -244,5 +244,12 @@ def process_exited(pid):
         return True
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def eq(actual, expected, what=""):
     assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"

@@ -17,18 +17,12 @@ import subprocess
 
 import test_kv
 import test_service
-from cairn import eq, is_envelope
+from cairn import eq, free_port, is_envelope
 
 
 def substitute(text, old, new, what, count=1):
     eq(text.count(old), count, f"{what}: '{old.strip()}' in the shipped file")
     return text.replace(old, new)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -13,14 +13,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
 
 import test_ctl
 import test_geo
-from cairn import INNODB_TRX_POLL, eq, is_envelope
+from cairn import INNODB_TRX_POLL, eq, free_port, is_envelope
 from test_geo import (end_workers, standin, standin_defaults, start_worker, stop_stack_worker,
                       stop_worker, submit_ok, wait_state)
 from test_zz_faults import hup_and_settle, restart_database  # new workers connect on first use
@@ -456,10 +455,10 @@ def test_innodb_read_only_refuses_writes_with_503(s):
                            lambda: restart_database(s))
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def wsrep_status(s, name):
+    """A wsrep status variable of the stack's server, as the admin reads it."""
+    return s.admin_sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+                       f" WHERE VARIABLE_NAME = '{name}'")
 
 
 def galera_node_args(group_port=None):
@@ -486,7 +485,6 @@ def second_galera_node(s, group_port):
     if os.geteuid() == 0:  # rsync's daemon, run as root, writes as nobody
         shutil.chown(os.path.join(d, "db"), "nobody", "nogroup")
     sock = os.path.join(d, "mysql.sock")
-    own = free_port()
     args = ["mariadbd", f"--defaults-file={s.src}/sql/mariadb-server.cnf",
             f"--datadir={d}/db", f"--socket={sock}", f"--port={free_port()}",
             "--bind-address=127.0.0.1", f"--log-error={d}/err.log", f"--tmpdir={d}/tmp",
@@ -494,7 +492,7 @@ def second_galera_node(s, group_port):
             "--wsrep-on=ON", "--wsrep-provider=/usr/lib/galera/libgalera_smm.so",
             "--wsrep-cluster-name=cairn-test", "--wsrep-node-address=127.0.0.1",
             f"--wsrep-cluster-address=gcomm://127.0.0.1:{group_port}",
-            f"--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{own};"
+            f"--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{free_port()};"
             f"ist.recv_addr=127.0.0.1:{free_port()}",
             f"--wsrep-sst-receive-address=127.0.0.1:{free_port()}",
             "--wsrep-sst-method=rsync", "--binlog-format=ROW", "--innodb-autoinc-lock-mode=2"]
@@ -514,8 +512,7 @@ def second_galera_node(s, group_port):
         return "Synced" in out.stdout
     try:
         s.wait_for(synced, timeout=90, interval=0.5, what="the second node synced")
-        eq(s.admin_sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
-                       " WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE'"), "2", "two nodes")
+        eq(wsrep_status(s, "WSREP_CLUSTER_SIZE"), "2", "two nodes")
         yield sock
     finally:
         node.terminate()
@@ -545,8 +542,7 @@ def test_a_galera_node(s):
     key = s.admin_key
     try:
         restart_database(s, galera_node_args())
-        eq(s.admin_sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
-                       " WHERE VARIABLE_NAME = 'WSREP_READY'"), "ON", "a Galera node")
+        eq(wsrep_status(s, "WSREP_READY"), "ON", "a Galera node")
         for _ in range(3):  # the race is timing's: each run lost it four times in five
             test_ctl.test_concurrent_migrates_take_turns(s)
         writes = [
